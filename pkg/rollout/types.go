@@ -1,0 +1,133 @@
+// Package rollout runs a deploy plan over one or many servers: preflight
+// everywhere, stage (upload) everywhere, then swap a canary group and the rest
+// in batches, verifying and health-checking each server, halting once
+// failures exceed the plan's limit. It knows nothing about HTTP: the Steps
+// interface does the work for one server, an Observer shows progress.
+package rollout
+
+import (
+	"context"
+	"time"
+)
+
+// Target is one server of the plan.
+type Target struct {
+	Name      string `json:"name"`
+	URL       string `json:"url"` // the application's base URL
+	Flavor    string `json:"flavor"`
+	Group     string `json:"group,omitempty"`
+	UploadURL string `json:"-"`
+	UpdateURL string `json:"-"`
+	StatusURL string `json:"-"`
+}
+
+// Build is the EXE being deployed.
+type Build struct {
+	Path    string `json:"path"`
+	Version string `json:"version"` // StringFileInfo FileVersion
+	Size    int64  `json:"size"`
+	SHA256  string `json:"sha256"`
+	DLLPath string `json:"dll_path,omitempty"`
+}
+
+// Plan says what to deploy where and how carefully.
+type Plan struct {
+	Build       Build
+	Targets     []Target
+	Parallel    int  // bounded concurrency for uploads and swap batches (default 4)
+	Canary      int  // servers swapped first, alone (default 1; 0 = no canary)
+	MaxFailures int  // failures tolerated before swapping stops (default 0)
+	Force       bool // deploy even where the same version and size already run
+	// SkipUnreachable lets the rollout go on without servers that fail preflight.
+	SkipUnreachable bool
+	// DryRun stops after preflight.
+	DryRun bool
+	// InterruptGrace bounds how long Ctrl-C waits for swaps in flight.
+	InterruptGrace time.Duration
+}
+
+// Running is what a server runs now, read from its status page.
+type Running struct {
+	Version string `json:"version"`
+	Date    string `json:"date,omitempty"`
+	ExeFile string `json:"exe_file,omitempty"`
+}
+
+// Swapped is what the swap reply said.
+type Swapped struct {
+	Version string `json:"version"`
+	SizeKB  int64  `json:"size_kb"`
+	Date    string `json:"date,omitempty"`
+}
+
+// Steps does the work for one server. Every method must honour ctx and
+// return an error that names the server and the next step for the user;
+// errors should carry an exitcode (pkg/exitcode) saying which phase failed.
+type Steps interface {
+	// Preflight authenticates and reads the running version. Changes nothing.
+	Preflight(ctx context.Context, t Target) (Running, error)
+	// Stage uploads the build; progress is called with the bytes sent so far
+	// (it may go back to 0 when an upload is retried).
+	Stage(ctx context.Context, t Target, progress func(sent int64)) error
+	// Swap triggers the hot swap. It is never retried; if the reply is lost it
+	// must find out what runs (status page) and say so in its error.
+	Swap(ctx context.Context, t Target) (Swapped, error)
+	// Verify checks the swap's result and the status page against the build.
+	Verify(ctx context.Context, t Target, s Swapped) (Running, error)
+	// Health runs the configured health checks (nil when none are set).
+	Health(ctx context.Context, t Target) error
+}
+
+// Phase names a step of the flow, for observers and reports.
+type Phase string
+
+const (
+	PhasePreflight Phase = "preflight"
+	PhaseStage     Phase = "stage"
+	PhaseSwap      Phase = "swap"
+	PhaseVerify    Phase = "verify"
+	PhaseHealth    Phase = "health"
+	PhaseDone      Phase = "done"
+	PhaseSkipped   Phase = "skipped"
+	PhaseFailed    Phase = "failed"
+)
+
+// Observer is told what happens, for live output. Calls may come from many
+// goroutines at once.
+type Observer interface {
+	// Step: server i (0-based in plan order) entered phase, with a short message.
+	Step(i int, t Target, p Phase, msg string)
+	// Bytes: server i has sent n of total bytes of its upload.
+	Bytes(i int, t Target, n, total int64)
+}
+
+// ServerReport is the outcome for one server.
+type ServerReport struct {
+	Name          string `json:"name"`
+	URL           string `json:"url"`
+	VersionBefore string `json:"version_before"`
+	VersionAfter  string `json:"version_after"`
+	Staged        bool   `json:"staged"`
+	Swapped       bool   `json:"swapped"`
+	Verified      bool   `json:"verified"`
+	Health        string `json:"health"`            // "ok", "failed", "skipped", "" (not run)
+	Skipped       string `json:"skipped,omitempty"` // why nothing was done, e.g. "already runs 1.2.3.5"
+	DurationMS    int64  `json:"duration_ms"`
+	Error         string `json:"error,omitempty"`
+	ExitCode      int    `json:"exit_code"` // this server's own outcome
+	err           error
+}
+
+// Err returns the server's error with its exit code, or nil.
+func (s *ServerReport) Err() error { return s.err }
+
+// Report is the outcome of a run.
+type Report struct {
+	Build    Build          `json:"exe"`
+	Servers  []ServerReport `json:"servers"`
+	OK       bool           `json:"ok"`
+	ExitCode int            `json:"exit_code"`
+	Halted   bool           `json:"halted,omitempty"` // swapping stopped early (max_failures or interrupt)
+	Started  time.Time      `json:"started"`
+	Duration int64          `json:"duration_ms"`
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite: `bash scripts/test.sh` (extra arguments go to `go test`,
+# e.g. -race or -run). Keychain tests need a Secret Service: when the session
+# has none, this starts a private D-Bus session with an unlocked
+# gnome-keyring for the run (Debian packages dbus and gnome-keyring).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ -z "${WCDEPLOY_IN_KEYRING_SESSION:-}" && -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]] \
+	&& command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
+	export WCDEPLOY_IN_KEYRING_SESSION=1
+	exec dbus-run-session -- bash "$0" "$@"
+fi
+
+if [[ -n "${WCDEPLOY_IN_KEYRING_SESSION:-}" ]]; then
+	# A throwaway keyring: its password only unlocks this run's test keyring.
+	export XDG_DATA_HOME
+	XDG_DATA_HOME="$(mktemp -d)"
+	printf 'wcdeploy-test\n' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+	export WCDEPLOY_TEST_KEYRING=1
+fi
+
+exec go test "$@" ./...

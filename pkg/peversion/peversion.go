@@ -139,10 +139,16 @@ func versionInfo(r io.ReadSeeker) (vi *version.Info, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTruncated, err)
 	}
+	// A multilingual EXE carries one VERSIONINFO per language as resource
+	// translations; take the one Windows shows on an English server, not
+	// whichever comes first in the file.
 	var data []byte
-	rs.WalkType(winres.RT_VERSION, func(_ winres.Identifier, _ uint16, d []byte) bool {
-		data = d
-		return false
+	best := 0
+	rs.WalkType(winres.RT_VERSION, func(_ winres.Identifier, lang uint16, d []byte) bool {
+		if r := langRank(lang); data == nil || r < best {
+			data, best = d, r
+		}
+		return true
 	})
 	if data == nil {
 		return nil, ErrNoVersion
@@ -174,16 +180,22 @@ func stringVersions(vi *version.Info) (fileVer, productVer string, err error) {
 	for k := range doc.Info {
 		langs = append(langs, k)
 	}
-	sort.Slice(langs, func(i, j int) bool { return langRank(langs[i]) < langRank(langs[j]) })
+	sort.Slice(langs, func(i, j int) bool { return hexLangRank(langs[i]) < hexLangRank(langs[j]) })
 	t := doc.Info[langs[0]]
 	return t[version.FileVersion], t[version.ProductVersion], nil
 }
 
-func langRank(hexID string) int {
+func hexLangRank(hexID string) int {
 	id, err := strconv.ParseUint(hexID, 16, 16)
-	switch {
-	case err != nil:
+	if err != nil {
 		return 1 << 20
+	}
+	return langRank(uint16(id))
+}
+
+// langRank orders languages: US English, then neutral, then by ID.
+func langRank(id uint16) int {
+	switch {
 	case id == version.LangDefault:
 		return -2
 	case id == version.LangNeutral:

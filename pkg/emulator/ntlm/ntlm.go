@@ -49,9 +49,9 @@ var signature = []byte("NTLMSSP\x00")
 
 // Errors callers can test with errors.Is.
 var (
-	ErrMalformed  = errors.New("malformed NTLM message")
-	ErrNotV2      = errors.New("only NTLMv2 responses are accepted")
-	ErrAnonymous  = errors.New("anonymous NTLM logon is not accepted")
+	ErrMalformed   = errors.New("malformed NTLM message")
+	ErrNotV2       = errors.New("only NTLMv2 responses are accepted")
+	ErrAnonymous   = errors.New("anonymous NTLM logon is not accepted")
 	ErrBadResponse = errors.New("the NTLMv2 response does not match the password")
 )
 

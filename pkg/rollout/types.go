@@ -112,10 +112,16 @@ type ServerReport struct {
 	Verified      bool   `json:"verified"`
 	Health        string `json:"health"`            // "ok", "failed", "skipped", "" (not run)
 	Skipped       string `json:"skipped,omitempty"` // why nothing was done, e.g. "already runs 1.2.3.5"
-	DurationMS    int64  `json:"duration_ms"`
-	Error         string `json:"error,omitempty"`
-	ExitCode      int    `json:"exit_code"` // this server's own outcome
-	err           error
+	// UpToDate: the server already ran the build, so nothing was needed
+	// (a resumed run leaves it alone).
+	UpToDate bool `json:"up_to_date,omitempty"`
+	// Batch is the index in Report.Batches of the server's swap group, -1
+	// when it was not planned for a swap (skipped, failed before the swap).
+	Batch      int    `json:"batch"`
+	DurationMS int64  `json:"duration_ms"`
+	Error      string `json:"error,omitempty"`
+	ExitCode   int    `json:"exit_code"` // this server's own outcome
+	err        error
 }
 
 // Err returns the server's error with its exit code, or nil.
@@ -128,6 +134,13 @@ type Report struct {
 	OK       bool           `json:"ok"`
 	ExitCode int            `json:"exit_code"`
 	Halted   bool           `json:"halted,omitempty"` // swapping stopped early (max_failures or interrupt)
-	Started  time.Time      `json:"started"`
-	Duration int64          `json:"duration_ms"`
+	// HaltReason says why swapping stopped early, for people.
+	HaltReason string `json:"halt_reason,omitempty"`
+	// DryRun: only preflight ran; Batches is the plan that would have run.
+	DryRun bool `json:"dry_run,omitempty"`
+	// Batches are the planned swap groups by server name: the canary servers
+	// one group each, then the batches of Parallel.
+	Batches  [][]string `json:"batches,omitempty"`
+	Started  time.Time  `json:"started"`
+	Duration int64      `json:"duration_ms"`
 }

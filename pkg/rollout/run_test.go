@@ -600,7 +600,7 @@ func TestRunInterruptGraceExpires(t *testing.T) {
 	f := newFake(testBuild, n, "1.2.3.4")
 	f.delay[PhaseSwap] = 10 * time.Millisecond
 	f.slow["web03"] = 10 * time.Second // honours its context: ends at the grace
-	f.hang["web04"] = true              // ignores its context: abandoned
+	f.hang["web04"] = true             // ignores its context: abandoned
 	f.slow["web04"] = 3 * time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -243,7 +243,7 @@ func (r *runner) run(ctx context.Context) {
 		return
 	}
 	if r.tooManyFailures() {
-		r.halt(fmt.Sprintf("%d failures during upload, more than max_failures %d; nothing was swapped", r.failures, r.p.MaxFailures))
+		r.halt(fmt.Sprintf("%s during upload, more than max_failures %d; nothing was swapped", plural(r.failures, "failure"), r.p.MaxFailures))
 		for _, i := range notStarted {
 			r.skip(i, "not staged: rollout halted")
 		}
@@ -261,7 +261,7 @@ func (r *runner) run(ctx context.Context) {
 			return
 		}
 		if r.tooManyFailures() {
-			r.halt(fmt.Sprintf("%d failures, more than max_failures %d", r.failures, r.p.MaxFailures))
+			r.halt(fmt.Sprintf("%s, more than max_failures %d", plural(r.failures, "failure"), r.p.MaxFailures))
 			r.skipAll(flatten(groups[gi:]), "staged, not swapped: rollout halted")
 			return
 		}
@@ -571,4 +571,11 @@ func RedactURL(raw string) string {
 	}
 	u.User = nil
 	return u.String()
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -1,0 +1,298 @@
+package rollout
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/ui"
+)
+
+// RenderOptions say how the final report is shown.
+type RenderOptions struct {
+	JSON  bool // the Report as an indented JSON document on stdout
+	Quiet bool // no table (the error, if any, is still printed by the caller)
+	// Getenv reads the environment (GITHUB_ACTIONS, GITHUB_STEP_SUMMARY).
+	Getenv func(string) string
+}
+
+// Render writes the report where it belongs: the table or the JSON document
+// on stdout and, under GitHub Actions, one ::error line per failed server and
+// a job summary. Workflow commands go to stderr when stdout carries JSON, so
+// the document stays parseable (the runner reads both streams).
+func Render(s *ui.Streams, rep *Report, o RenderOptions) error {
+	switch {
+	case o.JSON:
+		if err := WriteJSON(s.Out, rep); err != nil {
+			return err
+		}
+	case !o.Quiet:
+		if err := WriteTable(s.Out, rep, s.OutTTY && !s.NoColor); err != nil {
+			return err
+		}
+	}
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if getenv("GITHUB_ACTIONS") != "true" {
+		return nil
+	}
+	annot := s.Out
+	if o.JSON {
+		annot = s.Err
+	}
+	if err := WriteGitHubErrors(annot, rep); err != nil {
+		return err
+	}
+	if path := getenv("GITHUB_STEP_SUMMARY"); path != "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("writing the GitHub job summary %s: %w (the deploy itself is reported above)", path, err)
+		}
+		werr := WriteMarkdown(f, rep)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return fmt.Errorf("writing the GitHub job summary %s: %w (the deploy itself is reported above)", path, werr)
+		}
+	}
+	return nil
+}
+
+// WriteJSON writes the report as an indented JSON document.
+func WriteJSON(w io.Writer, rep *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return fmt.Errorf("writing the JSON report: %w", err)
+	}
+	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func seconds(ms int64) string {
+	return fmt.Sprintf("%.1fs", float64(ms)/1000)
+}
+
+// note is what the last column says: the error, or why nothing was done.
+func (s *ServerReport) note() string {
+	switch {
+	case s.Error != "" && s.Skipped != "":
+		return oneLine(s.Skipped + ": " + s.Error)
+	case s.Error != "":
+		return oneLine(s.Error)
+	case s.Skipped != "":
+		return oneLine(s.Skipped)
+	}
+	return ""
+}
+
+// after is the version the server runs now as far as we know.
+func (s *ServerReport) after() string {
+	if s.VersionAfter == "" && s.Error != "" {
+		return "?"
+	}
+	return orDash(s.VersionAfter)
+}
+
+// Summary says in one line how the run ended.
+func (rep *Report) Summary() string {
+	var updated, current, failed, other int
+	for i := range rep.Servers {
+		s := &rep.Servers[i]
+		switch {
+		case s.Error != "":
+			failed++
+		case s.Verified:
+			updated++
+		case s.UpToDate:
+			current++
+		default:
+			other++
+		}
+	}
+	var parts []string
+	parts = append(parts, fmt.Sprintf("%d of %d servers updated", updated, len(rep.Servers)))
+	if current > 0 {
+		parts = append(parts, fmt.Sprintf("%d already current", current))
+	}
+	if failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed", failed))
+	}
+	if other > 0 {
+		word := "not updated"
+		if rep.DryRun {
+			word = "planned"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", other, word))
+	}
+	head := fmt.Sprintf("%s %s", exeName(rep.Build.Path), rep.Build.Version)
+	if rep.DryRun {
+		head = "dry run: " + head
+	}
+	return fmt.Sprintf("%s: %s; exit %d (%s)", head, strings.Join(parts, ", "), rep.ExitCode, exitcode.Code(rep.ExitCode))
+}
+
+// WriteTable writes the human report: one row per server, then the plan
+// (dry run) or why swapping stopped, then a summary line.
+func WriteTable(w io.Writer, rep *Report, color bool) error {
+	// Coloured cells carry escape codes of equal length in every row of a
+	// column, so tabwriter's widths stay right.
+	paint := func(code, s string) string {
+		if !color {
+			return s
+		}
+		return code + s + ansiReset
+	}
+	flag := func(ok bool, relevant bool) string {
+		switch {
+		case ok:
+			return paint(ansiGreen, "yes")
+		case relevant:
+			return paint(ansiRed, "no ")
+		}
+		return paint(ansiDim, "no ")
+	}
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "SERVER\tBEFORE\tAFTER\t%s\t%s\t%s\t%s\tTIME\tERROR\n",
+		paint(ansiPlain, "STAGED"), paint(ansiPlain, "SWAPPED"), paint(ansiPlain, "VERIFIED"), paint(ansiPlain, "HEALTH"))
+	for i := range rep.Servers {
+		s := &rep.Servers[i]
+		tried := s.Error != "" && s.Skipped == ""
+		health := orDash(s.Health)
+		hcode := ansiDim
+		switch s.Health {
+		case "ok":
+			hcode = ansiGreen
+		case "failed":
+			hcode = ansiRed
+		}
+		note := s.note()
+		if s.Error != "" {
+			note = paint(ansiRed, note)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			s.Name, orDash(s.VersionBefore), s.after(),
+			flag(s.Staged, tried), flag(s.Swapped, tried && s.Staged), flag(s.Verified, tried && s.Swapped),
+			paint(hcode, fmt.Sprintf("%-6s", health)), seconds(s.DurationMS), note)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	var b strings.Builder
+	// tabwriter pads the last cell too; trailing blanks only confuse diffs.
+	for _, line := range strings.SplitAfter(table.String(), "\n") {
+		b.WriteString(strings.TrimRight(strings.TrimSuffix(line, "\n"), " "))
+		if strings.HasSuffix(line, "\n") {
+			b.WriteByte('\n')
+		}
+	}
+	if rep.DryRun && len(rep.Batches) > 0 {
+		b.WriteString("\nplan (swap order):\n")
+		for gi, g := range rep.Batches {
+			fmt.Fprintf(&b, "  %d. %s\n", gi+1, strings.Join(g, ", "))
+		}
+	}
+	b.WriteByte('\n')
+	if rep.HaltReason != "" {
+		fmt.Fprintf(&b, "stopped: %s\n", rep.HaltReason)
+	}
+	b.WriteString(rep.Summary())
+	b.WriteByte('\n')
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return nil
+}
+
+// mdCell keeps a value inside one Markdown table cell.
+func mdCell(s string) string {
+	s = oneLine(s)
+	s = strings.ReplaceAll(s, `\`, `\\`)
+	s = strings.ReplaceAll(s, "|", `\|`)
+	s = strings.ReplaceAll(s, "<", "&lt;")
+	return s
+}
+
+// WriteMarkdown writes the report as a GitHub job summary section.
+func WriteMarkdown(w io.Writer, rep *Report) error {
+	var b strings.Builder
+	status := "✅ deployed"
+	if !rep.OK {
+		status = "❌ " + exitcode.Code(rep.ExitCode).String()
+	}
+	if rep.DryRun {
+		status = "dry run"
+	}
+	fmt.Fprintf(&b, "### wcdeploy: %s %s — %s\n\n", mdCell(exeName(rep.Build.Path)), mdCell(rep.Build.Version), status)
+	b.WriteString("| Server | Before | After | Staged | Swapped | Verified | Health | Time | Error |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for i := range rep.Servers {
+		s := &rep.Servers[i]
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			mdCell(s.Name), mdCell(orDash(s.VersionBefore)), mdCell(s.after()),
+			yesNo(s.Staged), yesNo(s.Swapped), yesNo(s.Verified), orDash(s.Health),
+			seconds(s.DurationMS), mdCell(s.note()))
+	}
+	b.WriteByte('\n')
+	if rep.HaltReason != "" {
+		fmt.Fprintf(&b, "Stopped: %s\n\n", mdCell(rep.HaltReason))
+	}
+	fmt.Fprintf(&b, "%s\n\n", mdCell(rep.Summary()))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// ghEscape escapes a workflow command's message (GitHub's own rules).
+func ghEscape(s string) string {
+	r := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	return r.Replace(s)
+}
+
+// WriteGitHubErrors writes one ::error workflow command per failed server,
+// which GitHub shows as an annotation on the run.
+func WriteGitHubErrors(w io.Writer, rep *Report) error {
+	var b strings.Builder
+	for i := range rep.Servers {
+		s := &rep.Servers[i]
+		if s.Error == "" {
+			continue
+		}
+		msg := s.Error
+		if !strings.HasPrefix(msg, s.Name+":") {
+			msg = s.Name + ": " + msg
+		}
+		fmt.Fprintf(&b, "::error title=wcdeploy::%s\n", ghEscape(msg))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// exeName is the file name of the build, whichever OS wrote the path.
+func exeName(path string) string {
+	if k := strings.LastIndexAny(path, `/\`); k >= 0 {
+		return path[k+1:]
+	}
+	return path
+}

@@ -1,0 +1,170 @@
+package journal
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// pruneGrace protects files younger than this from Prune: another run may
+// have archived its EXE and not yet written its journal line.
+const pruneGrace = time.Hour
+
+// ArchiveDir is the folder of archived EXEs.
+func (j *Journal) ArchiveDir() string { return filepath.Join(j.dir, "archive", "sha256") }
+
+func validSHA(sum string) bool {
+	if len(sum) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(sum)
+	return err == nil && strings.ToLower(sum) == sum
+}
+
+// ArchivePath is where the build with this SHA-256 (lower-case hex) is kept.
+func (j *Journal) ArchivePath(sum string) (string, error) {
+	sum = strings.ToLower(sum)
+	if !validSHA(sum) {
+		return "", fmt.Errorf("%q is not a SHA-256 in hex", sum)
+	}
+	return filepath.Join(j.ArchiveDir(), sum+".exe"), nil
+}
+
+// Archived returns the archived EXE of a build, or an error that says it is
+// gone (pruned, or never archived).
+func (j *Journal) Archived(sum string) (string, error) {
+	p, err := j.ArchivePath(sum)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("the build %s is not in the archive (%s): %w; it was pruned or never deployed from this machine: deploy that EXE by path instead", sum[:12], p, err)
+	}
+	return p, nil
+}
+
+// Store copies the EXE at src into the archive under its SHA-256 and returns
+// the archived path. The copy is checked against sum while it is written and
+// renamed into place, so a reader never sees half a file. A copy, not a hard
+// link: builds are often rewritten in place, which would change the archive.
+func (j *Journal) Store(src, sum string) (string, error) {
+	dst, err := j.ArchivePath(sum)
+	if err != nil {
+		return "", err
+	}
+	sum = strings.ToLower(sum)
+	if _, err := os.Stat(dst); err == nil {
+		now := time.Now()
+		_ = os.Chtimes(dst, now, now) // recently used: keep it past Prune's grace
+		return dst, nil
+	}
+	if err := os.MkdirAll(j.ArchiveDir(), 0o700); err != nil {
+		return "", fmt.Errorf("cannot create the EXE archive %s: %w; set WCDEPLOY_STATE_DIR to a folder wcdeploy may write to", j.ArchiveDir(), err)
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return "", fmt.Errorf("archiving the EXE: %w", err)
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(j.ArchiveDir(), ".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("archiving the EXE: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tmp, h), in); err != nil {
+		return "", fmt.Errorf("archiving %s: %w", src, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != sum {
+		return "", fmt.Errorf("archiving %s: its SHA-256 is now %s, not %s: the file changed during the deploy; rebuild and deploy again", src, got[:12], sum[:12])
+	}
+	if err := tmp.Sync(); err != nil {
+		return "", fmt.Errorf("archiving %s: %w", src, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return "", fmt.Errorf("archiving %s: %w", src, err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		// Windows refuses to rename over a file another run just stored.
+		if _, serr := os.Stat(dst); serr != nil {
+			return "", fmt.Errorf("archiving %s: %w", src, err)
+		}
+		os.Remove(tmp.Name())
+	}
+	committed = true
+	return dst, nil
+}
+
+// Prune keeps the last keep distinct builds of every profile (by the runs
+// that deployed them) and deletes the rest of the archive. keep <= 0 keeps
+// everything. It returns the files removed.
+func (j *Journal) Prune(keep int) ([]string, error) {
+	if keep <= 0 {
+		return nil, nil
+	}
+	all, err := j.All()
+	if err != nil {
+		return nil, err
+	}
+	wanted := map[string]bool{}
+	perProfile := map[string]int{}
+	seen := map[string]map[string]bool{}
+	for _, e := range all { // newest first
+		if e.DryRun || !validSHA(e.Exe.SHA256) {
+			continue
+		}
+		if seen[e.Profile] == nil {
+			seen[e.Profile] = map[string]bool{}
+		}
+		if seen[e.Profile][e.Exe.SHA256] || perProfile[e.Profile] >= keep {
+			continue
+		}
+		seen[e.Profile][e.Exe.SHA256] = true
+		perProfile[e.Profile]++
+		wanted[e.Exe.SHA256] = true
+	}
+	ents, err := os.ReadDir(j.ArchiveDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pruning the EXE archive: %w", err)
+	}
+	var removed []string
+	var errs []error
+	for _, de := range ents {
+		name := de.Name()
+		sum, isExe := strings.CutSuffix(name, ".exe")
+		isTmp := strings.HasPrefix(name, ".tmp-")
+		if de.IsDir() || (!isExe && !isTmp) || (isExe && (!validSHA(sum) || wanted[sum])) {
+			continue
+		}
+		info, err := de.Info()
+		if err != nil || time.Since(info.ModTime()) < pruneGrace {
+			continue
+		}
+		p := filepath.Join(j.ArchiveDir(), name)
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, p)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return removed, fmt.Errorf("pruning the EXE archive %s: %w", j.ArchiveDir(), err)
+	}
+	return removed, nil
+}

@@ -1,0 +1,205 @@
+// Package transport builds the *http.Client that talks to one Web Connection
+// server: Basic or NTLM/Negotiate authentication (IIS Windows
+// authentication), TLS with an optional private CA, HTTP/1.1 keep-alive so an
+// NTLM login made by a cheap GET also carries the upload that follows,
+// redirects that never take credentials to another host, and proxies from
+// the environment.
+//
+// Every 401 from the server comes back from the client as an *AuthError
+// (exit code 3), never as a response, and once the server has refused the
+// credentials the client sends them no more: a deploy to many servers must
+// not lock the account out.
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	ntlmssp "github.com/Azure/go-ntlmssp"
+
+	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+)
+
+// Auth modes.
+const (
+	AuthAuto  = "auto"  // follow the server's challenge: NTLM/Negotiate when offered, else Basic
+	AuthBasic = "basic" // Basic only
+	AuthNTLM  = "ntlm"  // NTLM/Negotiate only
+)
+
+// DefaultConnectTimeout bounds dialling and the TLS handshake when
+// Options.ConnectTimeout is 0.
+const DefaultConnectTimeout = 15 * time.Second
+
+// MaxRedirects is how many redirects a request may follow.
+const MaxRedirects = 5
+
+// Options configure the client for one server.
+type Options struct {
+	// Auth is auto (default), basic or ntlm.
+	Auth string
+	// User is DOMAIN\user, user@domain or a local user name; empty sends no
+	// credentials.
+	User, Password string
+	// CAFile is a PEM file with a private CA to trust besides the system's.
+	CAFile string
+	// InsecureSkipVerify turns certificate checks off; the caller warns.
+	InsecureSkipVerify bool
+	// AllowInsecureHTTP permits Basic (clear-text password) over plain
+	// http:// to a host that is not loopback.
+	AllowInsecureHTTP bool
+	// ConnectTimeout bounds dialling and the TLS handshake (default 15 s).
+	ConnectTimeout time.Duration
+	// ResponseHeaderTimeout bounds the wait for a reply's headers after the
+	// request went out (0: no limit; the swap takes seconds).
+	ResponseHeaderTimeout time.Duration
+	// Proxy picks the proxy; nil means HTTP_PROXY/HTTPS_PROXY/NO_PROXY.
+	Proxy func(*http.Request) (*url.URL, error)
+}
+
+// New returns the client for serverURL. It has no overall timeout (uploads
+// can be long): callers bound every request with its context.
+//
+// Basic credentials go out pre-emptively in basic mode, and in auto mode
+// once the server has answered one 401 that offered only Basic; so after the
+// preflight GET, an upload's body crosses the wire once. NTLM is
+// challenge-driven and bound to the connection: the preflight GET logs the
+// keep-alive connection in, and the upload then goes out once on it.
+// Request bodies are replayed for the handshake through GetBody or Seek,
+// never buffered, so set GetBody (or pass an io.ReadSeeker as Body).
+// Callers must read and close each response body so the authenticated
+// connection goes back to the pool.
+func New(serverURL string, o Options) (*http.Client, error) {
+	rt, err := newRoundTripper(serverURL, o, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: rt, CheckRedirect: rt.checkRedirect}, nil
+}
+
+// newRoundTripper takes a dial hook so tests can reach a loopback server
+// under a name that is not loopback, without touching the network.
+func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*authTransport, error) {
+	u, err := url.Parse(serverURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, exitcode.Errorf(exitcode.Usage, "server URL %q is not an http:// or https:// URL with a host: write it as https://host[:port]/app", serverURL)
+	}
+	mode := strings.ToLower(strings.TrimSpace(o.Auth))
+	switch mode {
+	case "":
+		mode = AuthAuto
+	case AuthAuto, AuthBasic, AuthNTLM:
+	case "negotiate", "windows":
+		mode = AuthNTLM
+	default:
+		return nil, exitcode.Errorf(exitcode.Usage, "auth %q is not known: use auto, basic or ntlm", o.Auth)
+	}
+	clearText := u.Scheme == "http" && !isLoopback(u.Hostname())
+	if mode == AuthBasic && o.User != "" && clearText && !o.AllowInsecureHTTP {
+		return nil, exitcode.Errorf(exitcode.Usage,
+			"refusing to send a Basic password in clear text to %s over http://: use https://, or set allow_insecure_http: true in the profile if this network is trusted", u.Host)
+	}
+
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.InsecureSkipVerify} //nolint:gosec // only when the user asks, and the caller warns
+	if o.CAFile != "" {
+		pool, err := loadCA(o.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		tlsConf.RootCAs = pool
+	}
+	connect := o.ConnectTimeout
+	if connect <= 0 {
+		connect = DefaultConnectTimeout
+	}
+	proxy := o.Proxy
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
+	}
+	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
+	base := &http.Transport{
+		Proxy:                 proxy,
+		DialContext:           dialer.DialContext,
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   connect,
+		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
+		ExpectContinueTimeout: time.Second,
+		// One server, one connection: NTLM logs the connection in, so the
+		// request after the login must find that same connection idle.
+		MaxIdleConns:        4,
+		MaxIdleConnsPerHost: 1,
+		IdleConnTimeout:     90 * time.Second,
+		// HTTP/1.1 only: NTLM over HTTP/2 does not work with IIS.
+		ForceAttemptHTTP2: false,
+		TLSNextProto:      map[string]func(string, *tls.Conn) http.RoundTripper{},
+	}
+	if dial != nil {
+		base.DialContext = dial
+	}
+	t := &authTransport{
+		base:       base,
+		origin:     originOf(u),
+		host:       u.Host,
+		mode:       mode,
+		user:       o.User,
+		password:   o.Password,
+		basicOK:    !clearText || o.AllowInsecureHTTP,
+		hasCAFile:  o.CAFile != "",
+		negotiator: ntlmssp.Negotiator{},
+	}
+	t.negotiator.RoundTripper = &legRecorder{next: base}
+	return t, nil
+}
+
+func loadCA(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, exitcode.Errorf(exitcode.Usage, "cannot read ca_file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		// No system pool (some minimal images): trust the given CA alone.
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, exitcode.Errorf(exitcode.Usage, "ca_file %s holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)", path)
+	}
+	return pool, nil
+}
+
+// isLoopback says whether host is this machine without resolving it:
+// 127.0.0.0/8, ::1 or localhost.
+func isLoopback(host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(h, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// originOf is scheme://host:port with the default port made explicit, so
+// https://web1 and https://web1:443 are one origin and :8443 is another.
+func originOf(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return strings.ToLower(u.Scheme) + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// String describes the auth mode for logs, without the password.
+func (t *authTransport) String() string {
+	return fmt.Sprintf("%s as %q (auth %s)", t.host, t.user, t.mode)
+}

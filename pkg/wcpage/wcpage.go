@@ -108,9 +108,6 @@ func Parse(body []byte) (*Doc, error) {
 			cur.Rows = append(cur.Rows, cells(n))
 		}
 	}
-	// A title with neither a banner nor a message is not an admin page
-	// (nginx's 401 page, a login page); keep it only if it has a title, so
-	// callers can say what the page was.
 	d.Text = strings.Join(lines(root), " ")
 	return d, nil
 }

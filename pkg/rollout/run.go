@@ -517,9 +517,17 @@ func (r *runner) finish(ctx context.Context) {
 
 // Err returns an error for the whole run carrying its exit code, or nil when
 // the run succeeded. Its message sums up the run in one line for people.
-func (rep *Report) Err() error {
+func (rep *Report) Err() error { return rep.ErrFor("") }
+
+// ErrFor is Err for a run recorded in the journal under runID, so the advice
+// names the exact command that resumes it.
+func (rep *Report) ErrFor(runID string) error {
 	if rep.ExitCode == 0 {
 		return nil
+	}
+	resume := "'wcdeploy deploy --resume RUN_ID' (ids in 'wcdeploy history')"
+	if runID != "" {
+		resume = "'wcdeploy deploy --resume " + runID + "'"
 	}
 	var failed, updated []string
 	for i := range rep.Servers {
@@ -534,9 +542,9 @@ func (rep *Report) Err() error {
 	code := exitcode.Code(rep.ExitCode)
 	switch code {
 	case exitcode.Interrupted:
-		return exitcode.Errorf(code, "interrupted: %d of %d servers run the new build (%s); see the report, then run 'wcdeploy deploy --resume RUN_ID' to finish", len(updated), len(rep.Servers), listOrNone(updated))
+		return exitcode.Errorf(code, "interrupted: %d of %d servers run the new build (%s); see the report, then run %s to finish", len(updated), len(rep.Servers), listOrNone(updated), resume)
 	case exitcode.Partial:
-		return exitcode.Errorf(code, "partial rollout: %d of %d servers run the new build; failed: %s; fix them and run 'wcdeploy deploy --resume RUN_ID', or 'wcdeploy rollback'", len(updated), len(rep.Servers), listOrNone(failed))
+		return exitcode.Errorf(code, "partial rollout: %d of %d servers run the new build; failed: %s; fix them and run %s, or 'wcdeploy rollback'", len(updated), len(rep.Servers), listOrNone(failed), resume)
 	}
 	for i := range rep.Servers {
 		if err := rep.Servers[i].err; err != nil && int(exitcode.Of(err)) == rep.ExitCode {

@@ -46,6 +46,8 @@ type fakeSteps struct {
 	maxInflight map[Phase]int
 	// swapDone lists the servers whose swap completed on the "server".
 	swapDone []string
+	// firstSwap and lastEnd time the swap phase for the benchmark.
+	firstSwap, lastEnd time.Time
 }
 
 func newFake(build Build, n int, oldVersion string) *fakeSteps {
@@ -90,6 +92,9 @@ func (f *fakeSteps) begin(server string, p Phase) int {
 	f.events = append(f.events, event{server: server, phase: p, start: f.seq})
 	f.inflight[p]++
 	f.maxInflight[p] = max(f.maxInflight[p], f.inflight[p])
+	if p == PhaseSwap && f.firstSwap.IsZero() {
+		f.firstSwap = time.Now()
+	}
 	return len(f.events) - 1
 }
 
@@ -100,6 +105,7 @@ func (f *fakeSteps) end(k int, err error) error {
 	f.events[k].end = f.seq
 	f.events[k].err = err
 	f.inflight[f.events[k].phase]--
+	f.lastEnd = time.Now()
 	return err
 }
 
@@ -589,6 +595,9 @@ func TestRunInterruptDuringSwapBatch(t *testing.T) {
 	}
 	if el := time.Since(start); el > time.Second {
 		t.Errorf("interrupt took %s", el)
+	}
+	if err := rep.ErrFor("20260301T120000Z-abc123"); exitcode.Of(err) != 130 || !strings.Contains(err.Error(), "--resume 20260301T120000Z-abc123") || !strings.Contains(err.Error(), "9 of 24") {
+		t.Errorf("ErrFor: %v", err)
 	}
 }
 

@@ -109,12 +109,11 @@ func (j *Journal) Store(src, sum string) (string, error) {
 }
 
 // Prune keeps the last keep distinct builds of every profile (by the runs
-// that deployed them) and deletes the rest of the archive. keep <= 0 keeps
-// everything. It returns the files removed.
+// that deployed them) and deletes the rest of the archive; keep 0 keeps none
+// (archive.keep: 0). Files younger than an hour stay: another run may have
+// stored them and not yet journaled its run. It returns the files removed.
 func (j *Journal) Prune(keep int) ([]string, error) {
-	if keep <= 0 {
-		return nil, nil
-	}
+	keep = max(keep, 0)
 	all, err := j.All()
 	if err != nil {
 		return nil, err

@@ -133,8 +133,12 @@ func TestPrune(t *testing.T) {
 			t.Errorf("%s was pruned: %v", keep, err)
 		}
 	}
-	if r, err := j.Prune(0); err != nil || r != nil {
+	// keep 0 keeps none, except the fresh file another run may still need.
+	if r, err := j.Prune(0); err != nil || len(r) != 4 {
 		t.Errorf("keep 0 removed %v, %v", r, err)
+	}
+	if _, err := j.Archived(sha("fresh-unreferenced")); err != nil {
+		t.Errorf("keep 0 removed a fresh file: %v", err)
 	}
 	if r, err := Open(t.TempDir()).Prune(3); err != nil || r != nil {
 		t.Errorf("empty state: %v %v", r, err)

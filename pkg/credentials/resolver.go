@@ -156,7 +156,7 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (Credential, error)
 		return Credential{}, err
 	}
 	if req.User == "" {
-		return Credential{}, exitcode.Errorf(exitcode.Usage, "no user name for %s: set the profile's user (for Windows accounts DOMAIN\\user or user@domain)", req.Host)
+		return Credential{}, exitcode.Errorf(exitcode.Usage, "no user name for %s: set username in the profile, --user or WCDEPLOY_USER (DOMAIN\\user or user@domain for Windows accounts)", req.Host)
 	}
 	cred := Credential{User: req.User}
 	switch {
@@ -300,7 +300,7 @@ func (r *Resolver) needKeychain(req Request) error {
 	case r.Keyring == nil:
 		return exitcode.Errorf(exitcode.Auth, "no OS keychain is available here: use %s, --password-file or --password-stdin", EnvPassword)
 	case req.User == "" || req.Host == "":
-		return exitcode.Errorf(exitcode.Usage, "a keychain entry needs a user and a host (got user %q, host %q): set the profile's user and server URLs", req.User, req.Host)
+		return exitcode.Errorf(exitcode.Usage, "a keychain entry needs a user and a host (got user %q, host %q): set username (--user) and the server URLs in the profile", req.User, req.Host)
 	}
 	return nil
 }

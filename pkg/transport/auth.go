@@ -82,7 +82,7 @@ func (e *AuthError) Error() string {
 		return fmt.Sprintf("%s refused the login of %q (%s, HTTP 401): check the user name (DOMAIN\\user or user@domain) and the password, and that the account is listed in AdminAccount in the application's web.config; wcdeploy sends the refused password no more this run, so the account is not locked out",
 			e.Host, e.User, e.Scheme)
 	case FailNoUser:
-		return fmt.Sprintf("%s asks for a login (HTTP 401, offers %s) but no user is set: set user in the profile and give the password with WCDEPLOY_PASSWORD, --password-stdin or 'wcdeploy login'",
+		return fmt.Sprintf("%s asks for a login (HTTP 401, offers %s) but no user is set: set username in the profile (--user, WCDEPLOY_USER) and give the password with WCDEPLOY_PASSWORD, --password-stdin or 'wcdeploy login'",
 			e.Host, e.offered())
 	case FailNoChallenge:
 		return fmt.Sprintf("%s answered 401 without offering Basic or Windows authentication: enable Basic and/or Windows Authentication (beside Anonymous) for the application in IIS", e.Host)

@@ -730,3 +730,40 @@ func TestRunTellsObserver(t *testing.T) {
 		t.Errorf("bytes %v", o.bytes)
 	}
 }
+
+func TestRunInterruptEdges(t *testing.T) {
+	t.Run("during the canary", func(t *testing.T) {
+		f := newFake(testBuild, 8, "1.2.3.4")
+		f.delay[PhaseSwap] = 30 * time.Millisecond
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		f.onSwapStart = func(string) { cancel() }
+		rep := Run(ctx, plan(8), f, nil)
+		if rep.ExitCode != 130 || fmt.Sprint(names(rep, swapped)) != "[web01]" || fmt.Sprint(f.servers(PhaseSwap)) != "[web01]" {
+			t.Errorf("exit %d, swapped %v, swap calls %v", rep.ExitCode, names(rep, swapped), f.servers(PhaseSwap))
+		}
+	})
+	t.Run("during preflight", func(t *testing.T) {
+		f := newFake(testBuild, 8, "1.2.3.4")
+		f.delay[PhasePreflight] = 5 * time.Second
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		rep := Run(ctx, plan(8), f, nil)
+		// A deadline is not Ctrl-C, but it ends the run the same way.
+		if time.Since(start) > time.Second || len(f.calls(PhaseStage)) > 0 || !rep.Halted {
+			t.Errorf("report %+v", rep)
+		}
+		for _, s := range rep.Servers {
+			if s.Error == "" && s.Skipped == "" {
+				t.Errorf("%s unaccounted for", s.Name)
+			}
+		}
+	})
+	t.Run("no servers", func(t *testing.T) {
+		rep := Run(context.Background(), Plan{Build: testBuild}, newFake(testBuild, 0, ""), nil)
+		if rep.ExitCode != 0 || len(rep.Servers) != 0 {
+			t.Errorf("%+v", rep)
+		}
+	})
+}

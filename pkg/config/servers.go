@@ -1,0 +1,191 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+type fileServer struct {
+	Name      string `mapstructure:"name"`
+	URL       string `mapstructure:"url"`
+	Flavor    string `mapstructure:"flavor"`
+	Group     string `mapstructure:"group"`
+	UploadURL string `mapstructure:"upload_url"`
+	UpdateURL string `mapstructure:"update_url"`
+	StatusURL string `mapstructure:"status_url"`
+}
+
+// servers builds the server list: --url / WCDEPLOY_URL replaces the file's
+// list with one server; --server and --group narrow it; explicit links from
+// flags or env apply to the one server left; then every link is derived or
+// checked.
+func (m *merger) servers(raw any, flavor string) ([]Server, error) {
+	type entry struct {
+		s   Server
+		src string // where the entry came from, for errors
+	}
+	var list []entry
+	if v, lay, src := m.pick(flagURL, nil, ""); lay != fromDefault {
+		base, err := NormalizeBaseURL(v.(string))
+		if err != nil {
+			return nil, usageErr("%s: the URL %s", src, err)
+		}
+		u, _ := url.Parse(base)
+		list = append(list, entry{Server{Name: u.Host, URL: base, Flavor: flavor}, src})
+	} else if raw != nil {
+		items, ok := raw.([]any)
+		if !ok {
+			return nil, usageErr("%s: must be a list of servers (- name: web1, url: https://...), not %s; a list keeps names as written", m.fileKey("servers"), describe(raw))
+		}
+		for i, item := range items {
+			key := m.fileKey(fmt.Sprintf("servers[%d]", i))
+			var fs fileServer
+			if err := decodeStrict(item, &fs); err != nil {
+				return nil, usageErr("%s: %s (keys: name, url, flavor, group, upload_url, update_url, status_url)", key, err)
+			}
+			if fs.URL == "" {
+				return nil, usageErr("%s.url: is required, e.g. https://web1.example.com/App/", key)
+			}
+			base, err := NormalizeBaseURL(fs.URL)
+			if err != nil {
+				return nil, usageErr("%s.url: %s", key, err)
+			}
+			s := Server{Name: strings.TrimSpace(fs.Name), URL: base, Flavor: strings.TrimSpace(fs.Flavor),
+				Group: strings.TrimSpace(fs.Group), UploadURL: fs.UploadURL, UpdateURL: fs.UpdateURL, StatusURL: fs.StatusURL}
+			if s.Name == "" {
+				u, _ := url.Parse(base)
+				s.Name = u.Host
+			}
+			if s.Flavor == "" {
+				s.Flavor = flavor
+			} else if msg := oneOf(FlavorModule, FlavorWebServer, FlavorISAPI)(s.Flavor); msg != "" {
+				return nil, usageErr("%s.flavor: %s", key, msg)
+			}
+			list = append(list, entry{s, key})
+		}
+	}
+
+	seen := map[string]string{}
+	for _, e := range list {
+		ln := strings.ToLower(e.s.Name)
+		if prev, ok := seen[ln]; ok {
+			return nil, usageErr("%s: server name %q is used twice (also %s); names are case-insensitive and default to the URL's host: give each server a distinct name", e.src, e.s.Name, prev)
+		}
+		seen[ln] = e.src
+	}
+
+	// Narrow by --server and --group: each given filter must match.
+	names, nsrc := m.listValue(flagServer)
+	groups, gsrc := m.listValue(flagGroup)
+	if len(names) > 0 || len(groups) > 0 {
+		var all, allGroups []string
+		gset := map[string]bool{}
+		for _, e := range list {
+			all = append(all, e.s.Name)
+			if e.s.Group != "" && !gset[strings.ToLower(e.s.Group)] {
+				gset[strings.ToLower(e.s.Group)] = true
+				allGroups = append(allGroups, e.s.Group)
+			}
+		}
+		for _, n := range names {
+			if _, ok := seen[strings.ToLower(n)]; !ok {
+				return nil, usageErr("%s: no server named %q in profile %q; servers: %s", nsrc, n, m.profile, listOrNone(all))
+			}
+		}
+		for _, g := range groups {
+			if !gset[strings.ToLower(g)] {
+				return nil, usageErr("%s: no server in group %q in profile %q; groups: %s", gsrc, g, m.profile, listOrNone(allGroups))
+			}
+		}
+		var kept []entry
+		for _, e := range list {
+			if (len(names) == 0 || containsFold(names, e.s.Name)) && (len(groups) == 0 || containsFold(groups, e.s.Group)) {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) == 0 {
+			return nil, usageErr("%s and %s together select no server; servers: %s", nsrc, gsrc, listOrNone(all))
+		}
+		list = kept
+	}
+
+	// Links given by flag or env apply to exactly one server.
+	for _, l := range []struct {
+		flag string
+		set  func(*Server, string)
+	}{
+		{flagUploadURL, func(s *Server, v string) { s.UploadURL = v }},
+		{flagUpdateURL, func(s *Server, v string) { s.UpdateURL = v }},
+		{flagStatusURL, func(s *Server, v string) { s.StatusURL = v }},
+	} {
+		v, lay, src := m.pick(l.flag, nil, "")
+		if lay == fromDefault {
+			continue
+		}
+		if len(list) != 1 {
+			return nil, usageErr("%s applies to one server, but %d are selected; add --server NAME, or set the link per server in wcdeploy.yaml", src, len(list))
+		}
+		l.set(&list[0].s, v.(string))
+		list[0].src = src
+	}
+
+	out := make([]Server, 0, len(list))
+	for _, e := range list {
+		s := e.s
+		up, upd, st, err := DeriveURLs(s.Flavor, s.URL)
+		if err != nil {
+			return nil, usageErr("%s: %s", e.src, err)
+		}
+		for _, l := range []struct {
+			key     string
+			ptr     *string
+			derived string
+		}{{"upload_url", &s.UploadURL, up}, {"update_url", &s.UpdateURL, upd}, {"status_url", &s.StatusURL, st}} {
+			if strings.TrimSpace(*l.ptr) == "" {
+				*l.ptr = l.derived
+				continue
+			}
+			v, err := CheckLink(*l.ptr, s.URL)
+			if err != nil {
+				return nil, usageErr("%s (server %q): %s: %s", e.src, s.Name, l.key, err)
+			}
+			*l.ptr = v
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// listValue returns a repeatable flag's values, else the comma-separated
+// environment variable, with where they came from.
+func (m *merger) listValue(flag string) ([]string, string) {
+	if v, ok := m.flagList(flag); ok {
+		var out []string
+		for _, s := range v {
+			out = append(out, splitList(s)...)
+		}
+		return out, "--" + flag
+	}
+	env := envName(flag)
+	if v := m.getenv(env); v != "" {
+		return splitList(v), "environment variable " + env
+	}
+	return nil, ""
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(strings.TrimSpace(x), s) {
+			return true
+		}
+	}
+	return false
+}
+
+func listOrNone(l []string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, ", ")
+}

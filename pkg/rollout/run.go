@@ -167,7 +167,7 @@ func (r *runner) run(ctx context.Context) {
 		}
 	})
 	if ctx.Err() != nil {
-		r.interrupted(notStarted, "interrupted before preflight")
+		r.interrupted()
 		return
 	}
 
@@ -239,7 +239,7 @@ func (r *runner) run(ctx context.Context) {
 		}
 	}
 	if ctx.Err() != nil {
-		r.interrupted(append(notStarted, staged...), "interrupted before the swap")
+		r.interrupted()
 		return
 	}
 	if r.tooManyFailures() {
@@ -257,7 +257,7 @@ func (r *runner) run(ctx context.Context) {
 	groups := r.groups(staged)
 	for gi, g := range groups {
 		if ctx.Err() != nil {
-			r.interrupted(flatten(groups[gi:]), "staged, not swapped: interrupted")
+			r.interrupted()
 			return
 		}
 		if r.tooManyFailures() {
@@ -268,7 +268,7 @@ func (r *runner) run(ctx context.Context) {
 		failedBefore := r.failures
 		r.swapGroup(ctx, g, gi, len(groups))
 		if ctx.Err() != nil {
-			r.interrupted(flatten(groups[gi+1:]), "staged, not swapped: interrupted")
+			r.interrupted()
 			return
 		}
 		if gi < r.ncanary && r.failures > failedBefore {
@@ -346,11 +346,18 @@ func (r *runner) halt(why string) {
 	r.rep.HaltReason = why
 }
 
-func (r *runner) interrupted(idx []int, why string) {
+// interrupted ends the run after Ctrl-C: every server that has no outcome
+// yet gets a reason, so none is left unaccounted for.
+func (r *runner) interrupted() {
 	r.halt("interrupted")
-	for _, i := range idx {
-		if r.rep.Servers[i].err == nil {
-			r.skip(i, why)
+	for i := range r.rep.Servers {
+		s := &r.rep.Servers[i]
+		switch {
+		case s.err != nil || s.Verified || s.UpToDate || s.Skipped != "":
+		case s.Staged:
+			r.skip(i, "staged, not swapped: interrupted")
+		default:
+			r.skip(i, "not deployed: interrupted before the upload")
 		}
 	}
 }

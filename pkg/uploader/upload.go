@@ -124,9 +124,9 @@ func send(ctx context.Context, client *http.Client, target string, body *Body, m
 			return nil, false, exitcode.New(exitcode.Upload, cerr)
 		}
 		if transient(err) {
-			return nil, true, exitcode.New(exitcode.Upload, fmt.Errorf("the connection failed during the upload: %w; check that the server is up and reachable", err))
+			return nil, true, exitcode.New(exitcode.Upload, fmt.Errorf("the connection failed during the upload: %w; check that the server is up and reachable", quiet(err)))
 		}
-		return nil, false, exitcode.New(exitcode.Upload, fmt.Errorf("the upload could not be sent: %w", err))
+		return nil, false, exitcode.New(exitcode.Upload, fmt.Errorf("the upload could not be sent: %w", quiet(err)))
 	}
 	defer resp.Body.Close()
 	reply, rerr := io.ReadAll(io.LimitReader(resp.Body, maxReply))
@@ -149,6 +149,33 @@ func send(ctx context.Context, client *http.Client, target string, body *Body, m
 	return res, false, nil
 }
 
+// quietError shows a network error without the addresses net.OpError
+// prints (the caller names the server), and keeps it for errors.Is/As.
+type quietError struct{ err error }
+
+func (q quietError) Error() string {
+	var op *net.OpError
+	if !errors.As(q.err, &op) {
+		return q.err.Error()
+	}
+	// "readfrom tcp a->b: write tcp a->b: use of closed network connection"
+	for {
+		var inner *net.OpError
+		if !errors.As(op.Err, &inner) {
+			break
+		}
+		op = inner
+	}
+	if op.Err == nil {
+		return op.Op
+	}
+	return op.Err.Error()
+}
+
+func (q quietError) Unwrap() error { return q.err }
+
+func quiet(err error) error { return quietError{err} }
+
 // transient says whether a transport error is worth another attempt: the
 // connection was refused, reset or closed before a reply. TLS, DNS and
 // certificate errors and redirect loops are not.
@@ -161,7 +188,9 @@ func transient(err error) bool {
 	if errors.As(err, &op) && op.Op == "dial" {
 		return true
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	// A reset seen by the transport's reader closes the connection under
+	// its writer, which then reports net.ErrClosed.
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
 		return true
 	}
 	for _, e := range []syscall.Errno{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE} {

@@ -31,7 +31,9 @@ const redacted = "<redacted>"
 
 // Credential is a user and password for one server. Every way of printing
 // or encoding it (fmt verbs, JSON, text, slog) hides the password, so a
-// credential that slips into a log line or an error leaks nothing.
+// credential that slips into a log line or an error leaks nothing. (fmt
+// cannot call these methods on an unexported struct field: keep a
+// Credential in exported fields or pass it on its own.)
 type Credential struct {
 	User     string
 	Password string

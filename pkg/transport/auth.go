@@ -3,6 +3,8 @@ package transport
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -31,6 +33,9 @@ type authTransport struct {
 	password   string
 	basicOK    bool // Basic may go out (https, loopback, or allowed by the profile)
 	hasCAFile  bool
+
+	guard    *Guard
+	guardKey string
 
 	mu           sync.Mutex
 	learnedBasic bool  // the server asked for Basic only: send it pre-emptively
@@ -139,6 +144,11 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.mu.Lock()
 	refused, learned := t.refused, t.learnedBasic
 	t.mu.Unlock()
+	if refused == nil {
+		if other := t.guard.refusal(t.guardKey); other != nil {
+			refused = exitcode.New(exitcode.Auth, fmt.Errorf("not tried on %s to avoid locking the account: %w", t.host, other))
+		}
+	}
 	if refused != nil {
 		closeBody(req)
 		return nil, refused
@@ -202,7 +212,58 @@ func (t *authTransport) refuse(err error) error {
 	if t.refused == nil {
 		t.refused = err
 	}
+	t.guard.refuse(t.guardKey, t.refused)
 	return t.refused
+}
+
+// Guard remembers, for one run, the logins that a server refused, so the
+// same user and password are not tried on the next server: with a domain
+// account, every refused try counts towards its lockout.
+type Guard struct {
+	mu      sync.Mutex
+	salt    [16]byte
+	refused map[string]error
+}
+
+// NewGuard returns an empty Guard.
+func NewGuard() *Guard {
+	g := &Guard{refused: map[string]error{}}
+	_, _ = rand.Read(g.salt[:])
+	return g
+}
+
+// key identifies a user and password without keeping the password: a
+// salted hash, so a different password for the same user is still tried.
+func (g *Guard) key(user, password string) string {
+	if g == nil {
+		return ""
+	}
+	h := sha256.New()
+	h.Write(g.salt[:])
+	h.Write([]byte(strings.ToLower(user)))
+	h.Write([]byte{0})
+	h.Write([]byte(password))
+	return string(h.Sum(nil))
+}
+
+func (g *Guard) refusal(key string) error {
+	if g == nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.refused[key]
+}
+
+func (g *Guard) refuse(key string, err error) {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.refused[key]; !ok {
+		g.refused[key] = err
+	}
 }
 
 // negotiate lets go-ntlmssp run the NTLM/Negotiate handshake (it tries the

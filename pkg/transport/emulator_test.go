@@ -151,3 +151,37 @@ func TestEmulatorBasicAutoOverLoopback(t *testing.T) {
 		t.Errorf("status %d, %d body bytes for a %d-byte upload", resp.StatusCode, em.BodyBytes()-sent, len(body))
 	}
 }
+
+// One refused password is not tried on the other servers of the run, while
+// another password for the same user still is.
+func TestGuardSharesRefusalsAcrossServers(t *testing.T) {
+	g := NewGuard()
+	var servers []*emulator.Server
+	for i := 0; i < 3; i++ {
+		servers = append(servers, emulator.StartT(t, emulator.Config{Auth: emulator.AuthNTLM, Domain: "WCEMU", Users: map[string]string{`WCEMU\deploy`: pw}}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i, em := range servers {
+		c := mustNew(t, em.URL(), Options{User: `WCEMU\deploy`, Password: "wrong", Guard: g})
+		err := Login(ctx, c, em.URL()+"ModuleAdministration.wc")
+		if !IsAuthFailure(err) || exitcode.Of(err) != exitcode.Auth {
+			t.Fatalf("server %d: %v", i, err)
+		}
+		if i > 0 && !strings.Contains(err.Error(), "not tried on") {
+			t.Errorf("server %d: %v", i, err)
+		}
+	}
+	if n := len(servers[1].Requests()) + len(servers[2].Requests()); n != 0 {
+		t.Errorf("the refused password reached the other servers (%d requests)", n)
+	}
+	// The right password still works with the same guard.
+	c := mustNew(t, servers[2].URL(), Options{User: `WCEMU\deploy`, Password: pw, Guard: g})
+	if err := Login(ctx, c, servers[2].URL()+"ModuleAdministration.wc"); err != nil {
+		t.Errorf("right password: %v", err)
+	}
+	// Login reports a page that is not there.
+	if err := Login(ctx, c, servers[2].URL()+"nothing/here.txt"); err == nil || IsAuthFailure(err) {
+		t.Errorf("missing page: %v", err)
+	}
+}

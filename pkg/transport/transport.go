@@ -16,6 +16,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -63,6 +64,10 @@ type Options struct {
 	ResponseHeaderTimeout time.Duration
 	// Proxy picks the proxy; nil means HTTP_PROXY/HTTPS_PROXY/NO_PROXY.
 	Proxy func(*http.Request) (*url.URL, error)
+	// Guard, shared by the clients of one run, stops every server from
+	// trying a user and password that one server has refused; nil keeps
+	// the refusal to this client.
+	Guard *Guard
 }
 
 // New returns the client for serverURL. It has no overall timeout (uploads
@@ -154,6 +159,8 @@ func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context,
 		basicOK:    !clearText || o.AllowInsecureHTTP,
 		hasCAFile:  o.CAFile != "",
 		negotiator: ntlmssp.Negotiator{},
+		guard:      o.Guard,
+		guardKey:   o.Guard.key(o.User, o.Password),
 	}
 	t.negotiator.RoundTripper = &legRecorder{next: base}
 	return t, nil
@@ -202,4 +209,25 @@ func originOf(u *url.URL) string {
 // String describes the auth mode for logs, without the password.
 func (t *authTransport) String() string {
 	return fmt.Sprintf("%s as %q (auth %s)", t.host, t.user, t.mode)
+}
+
+// Login checks the client's credentials with one GET of pageURL (the admin
+// status page is a good choice: it needs the login and changes nothing) and
+// leaves the logged-in connection in the pool for the requests that follow.
+func Login(ctx context.Context, c *http.Client, pageURL string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pageURL, nil)
+	if err != nil {
+		return exitcode.Errorf(exitcode.Usage, "cannot check the login at %q: %w", pageURL, err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	// Read the page to its end so the connection can be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 8<<20))
+	if resp.StatusCode >= 400 {
+		return fmt.Errorf("%s answered %s to the login check: check that the URL points at the Web Connection application", req.URL.Redacted(), resp.Status)
+	}
+	return nil
 }

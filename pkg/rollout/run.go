@@ -253,6 +253,14 @@ func (r *runner) run(ctx context.Context) {
 		return
 	}
 
+	if r.p.StageOnly {
+		r.rep.StageOnly = true
+		for _, i := range staged {
+			r.skip(i, "staged, not swapped (--stage-only)")
+		}
+		return
+	}
+
 	// Phase 3: swap, canary servers alone first, then batches.
 	groups := r.groups(staged)
 	for gi, g := range groups {
@@ -503,7 +511,7 @@ func (r *runner) finish(ctx context.Context) {
 		// Cancelled so late that nothing was left to stop, yet not all ran.
 		code = exitcode.Interrupted
 		rep.Halted, rep.HaltReason = true, "interrupted"
-	case rep.DryRun:
+	case rep.DryRun, rep.StageOnly:
 		code = exitcode.Of(firstErr)
 	case firstErr == nil && notUpdated == 0:
 		code = exitcode.OK

@@ -767,3 +767,28 @@ func TestRunInterruptEdges(t *testing.T) {
 		}
 	})
 }
+
+func TestRunStageOnlyUploadsAndNeverSwaps(t *testing.T) {
+	f := newFake(testBuild, 5, "1.2.3.4")
+	f.failOn("web04", PhaseStage, exitcode.Errorf(exitcode.Upload, "web04: reset"))
+	p := plan(5)
+	p.StageOnly, p.MaxFailures = true, 1
+	rep := Run(context.Background(), p, f, nil)
+	if !rep.StageOnly || rep.ExitCode != int(exitcode.Upload) {
+		t.Fatalf("stage only with one failed upload: exit %d, %+v", rep.ExitCode, rep)
+	}
+	if got := len(f.calls(PhaseStage)); got != 5 {
+		t.Errorf("%d uploads, want 5", got)
+	}
+	if got := len(f.calls(PhaseSwap)); got != 0 {
+		t.Errorf("%d swaps in a stage-only run", got)
+	}
+	for i, s := range rep.Servers {
+		if i == 3 {
+			continue
+		}
+		if !s.Staged || s.Swapped || s.Skipped != "staged, not swapped (--stage-only)" {
+			t.Errorf("%s: %+v", s.Name, s)
+		}
+	}
+}

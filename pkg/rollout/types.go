@@ -42,6 +42,8 @@ type Plan struct {
 	SkipUnreachable bool
 	// DryRun stops after preflight.
 	DryRun bool
+	// StageOnly stops after the uploads: every server keeps running its EXE.
+	StageOnly bool
 	// InterruptGrace bounds how long Ctrl-C waits for swaps in flight.
 	InterruptGrace time.Duration
 }
@@ -138,6 +140,8 @@ type Report struct {
 	HaltReason string `json:"halt_reason,omitempty"`
 	// DryRun: only preflight ran; Batches is the plan that would have run.
 	DryRun bool `json:"dry_run,omitempty"`
+	// StageOnly: the build was uploaded but not swapped in.
+	StageOnly bool `json:"stage_only,omitempty"`
 	// Batches are the planned swap groups by server name: the canary servers
 	// one group each, then the batches of Parallel.
 	Batches  [][]string `json:"batches,omitempty"`

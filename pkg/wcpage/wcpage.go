@@ -149,11 +149,13 @@ func (d *Doc) Headers() []string {
 }
 
 // Row returns the cells after the first one of the first row whose first
-// cell is name (case-insensitive), on any page.
+// cell is name (case-insensitive), on any page. Rows of a single cell are
+// section headings (the status page has a "Web Server" heading and a "Web
+// Server" row) and are skipped.
 func (d *Doc) Row(name string) ([]string, bool) {
 	for _, p := range d.Pages {
 		for _, r := range p.Rows {
-			if len(r) > 0 && strings.EqualFold(strings.TrimSpace(strings.ReplaceAll(r[0], "\u00a0", " ")), name) {
+			if len(r) > 1 && strings.EqualFold(strings.TrimSpace(strings.ReplaceAll(r[0], "\u00a0", " ")), name) {
 				return r[1:], true
 			}
 		}

@@ -111,6 +111,10 @@ func TestTranscriptDetails(t *testing.T) {
 		{file: "module-7.14/17-admin-after.txt",
 			headers: []string{"Web Connection Handler Status Page"},
 			row:     "Dll Version", cells: []string{"7.14 (.NET Handler)"}},
+		// A one-cell heading "Web Server" comes before the "Web Server" row.
+		{file: "module-7.14/17-admin-after.txt",
+			headers: []string{"Web Connection Handler Status Page"},
+			row:     "web server", cells: []string{"nginx/1.22.1 • fastcgi-mono-server4 • 64bit"}},
 		{file: "module-7.15/02-updateexe-bad-password.txt",
 			headers: []string{"401 Authorization Required"}},
 		{file: "module-7.15/00-moduletest-unauth.txt"},

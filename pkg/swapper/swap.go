@@ -1,0 +1,246 @@
+package swapper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+	"time"
+
+	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+)
+
+// maxReply caps how much of a reply is read; admin pages are a few KB and
+// the status page about 13 KB.
+const maxReply = 4 << 20
+
+// statusTimeout bounds the status-page check after a lost swap reply.
+const statusTimeout = 30 * time.Second
+
+// LostReplyError says the swap request was sent but its reply was lost
+// (timeout, dropped connection), so whether it swapped is only known from
+// the status page, which Status holds when it could be read.
+type LostReplyError struct {
+	Cause     error   // why the reply was lost
+	Status    *Status // the status page afterwards, or nil
+	StatusErr error   // why the status page could not be read
+}
+
+func (e *LostReplyError) Error() string {
+	if e.Status != nil {
+		v := e.Status.Version
+		if v == "" {
+			v = "an unreadable version (n/a)"
+		}
+		return fmt.Sprintf("the swap reply was lost (%v); the server now runs %s (status page); check that this is the new build before deploying again", quiet(e.Cause), v)
+	}
+	return fmt.Sprintf("the swap reply was lost (%v), and the status page could not be read either (%v); check the server's admin page before deploying again", quiet(e.Cause), e.StatusErr)
+}
+
+func (e *LostReplyError) Unwrap() []error {
+	return []error{e.Cause, e.StatusErr}
+}
+
+// noReplay is the swap request's body: empty, but not nil and without
+// GetBody. net/http's Transport re-sends a request by itself when a reused
+// keep-alive connection dies before the reply starts, but only requests it
+// considers replayable: GET/HEAD/OPTIONS/TRACE (or an Idempotency-Key
+// header) with no body or with GetBody (Request.isReplayable, documented on
+// Transport). A swap must never be sent twice behind our back, so it gets
+// this body. On the wire nothing changes: for a GET, the Transport probes
+// the body, finds it empty at once and sends no body and no
+// Content-Length/Transfer-Encoding headers (TestSwapRequestOnTheWire).
+// go-ntlmssp buffers it (zero bytes) to replay the handshake legs, which is
+// fine: those legs are 401s that the module answers before the action runs.
+type noReplay struct{}
+
+func (noReplay) Read([]byte) (int, error) { return 0, io.EOF }
+func (noReplay) Close() error             { return nil }
+
+// Swap sends the swap request (GET updateURL) once, never retried, and reads
+// its reply within timeout (the module sleeps 3 s and unloads the servers,
+// so allow a minute or more). If the reply is lost (timeout, dropped
+// connection) it reads statusURL and returns a *LostReplyError saying what
+// runs now. Errors carry exitcode.Swap, or exitcode.Auth for 401/403; a
+// cancelled ctx is returned as context.Canceled without a code.
+func Swap(ctx context.Context, client *http.Client, updateURL, statusURL string, timeout time.Duration) (*Swapped, error) {
+	if client == nil {
+		return nil, exitcode.New(exitcode.Swap, errors.New("swapper: no HTTP client"))
+	}
+	sctx, cancel := ctx, context.CancelFunc(func() {})
+	if timeout > 0 {
+		sctx, cancel = context.WithTimeout(ctx, timeout)
+	}
+	defer cancel()
+	req, err := http.NewRequestWithContext(sctx, http.MethodGet, updateURL, noReplay{})
+	if err != nil {
+		return nil, exitcode.New(exitcode.Swap, fmt.Errorf("the update URL %q is not usable: %w", updateURL, err))
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		if ctx.Err() != nil {
+			return nil, interrupted(ctx)
+		}
+		if sctx.Err() != nil || transient(err) {
+			return nil, lost(ctx, client, statusURL, err, sctx.Err())
+		}
+		return nil, exitcode.New(exitcode.Swap, fmt.Errorf("the swap request could not be sent: %w", quiet(err)))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, interrupted(ctx)
+		}
+		return nil, lost(ctx, client, statusURL, err, sctx.Err())
+	}
+	s, err := ParseSwapReply(resp.StatusCode, body)
+	if err != nil && resp.StatusCode == http.StatusUnauthorized {
+		// go-ntlmssp answers a handshake whose last leg failed on the
+		// network with the first leg's 401, so after a successful
+		// preflight a 401 may hide a swap that happened: say what runs.
+		if st, serr := statusAfter(ctx, client, statusURL); serr == nil {
+			return nil, exitcode.New(exitcode.Swap, fmt.Errorf("%w; yet the status page answers and shows %s running, so the swap may have happened", err, st.Running().Version))
+		}
+	}
+	return s, err
+}
+
+func interrupted(ctx context.Context) error {
+	return fmt.Errorf("the swap was interrupted and may or may not have happened; check the status page: %w", context.Cause(ctx))
+}
+
+// lost reads the status page after a lost swap reply.
+func lost(ctx context.Context, client *http.Client, statusURL string, cause, deadline error) error {
+	if deadline != nil {
+		cause = fmt.Errorf("no reply in time: %w", deadline)
+	}
+	e := &LostReplyError{Cause: cause}
+	e.Status, e.StatusErr = statusAfter(ctx, client, statusURL)
+	return exitcode.New(exitcode.Swap, e)
+}
+
+func statusAfter(ctx context.Context, client *http.Client, statusURL string) (*Status, error) {
+	if statusURL == "" {
+		return nil, errors.New("no status URL")
+	}
+	sctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	return FetchStatus(sctx, client, statusURL)
+}
+
+// FetchStatus GETs the status page and parses it. 401/403 carry
+// exitcode.Auth; other errors carry no code, since the caller knows whether
+// this is a preflight or a verification.
+func FetchStatus(ctx context.Context, client *http.Client, statusURL string) (*Status, error) {
+	if client == nil {
+		return nil, errors.New("swapper: no HTTP client")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, statusURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("the status URL %q is not usable: %w", statusURL, err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("reading the status page: %w", context.Cause(ctx))
+		}
+		return nil, fmt.Errorf("the status page could not be read: %w; check that the server is up and the status URL", quiet(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
+	if err != nil {
+		return nil, fmt.Errorf("the status page was cut off: %w", quiet(err))
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return nil, authErrorFromBody(resp.StatusCode, body)
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, fmt.Errorf("the status page was not found (404); check the status URL (it ends in ModuleAdministration.wc)")
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("the status page answered %d%s", resp.StatusCode, colon(summaryOf(body)))
+	}
+	return ParseStatus(body)
+}
+
+func authErrorFromBody(status int, body []byte) error {
+	return authError(status, summaryOf(body))
+}
+
+func summaryOf(body []byte) string {
+	doc, err := parseDoc(body)
+	if err != nil {
+		return ""
+	}
+	return doc.Summary(200)
+}
+
+// quietError shows a network error without the addresses net.OpError
+// prints (the caller names the server), and keeps it for errors.Is/As.
+type quietError struct{ err error }
+
+func (q quietError) Error() string {
+	var op *net.OpError
+	if !errors.As(q.err, &op) {
+		return q.err.Error()
+	}
+	for {
+		var inner *net.OpError
+		if !errors.As(op.Err, &inner) {
+			break
+		}
+		op = inner
+	}
+	if op.Err == nil {
+		return op.Op
+	}
+	return op.Err.Error()
+}
+
+func (q quietError) Unwrap() error { return q.err }
+
+func quiet(err error) error {
+	if err == nil {
+		return nil
+	}
+	return quietError{err}
+}
+
+// transient says whether a transport error means the connection broke
+// (refused, reset, closed before a reply) rather than a configuration
+// problem (TLS, DNS, URL).
+func transient(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false // never reached the server: not a lost reply
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	for _, e := range []syscall.Errno{syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		switch uintptr(errno) {
+		case 10053, 10054: // WSAECONNABORTED, WSAECONNRESET
+			return true
+		}
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

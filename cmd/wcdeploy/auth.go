@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/wcdeploy/wcdeploy/pkg/config"
+	"github.com/wcdeploy/wcdeploy/pkg/credentials"
+	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/transport"
+)
+
+func init() { extraCommands = append(extraCommands, newAuthCmd) }
+
+// Helpers shared by the commands that need credentials (login, logout,
+// auth status, deploy).
+
+// newResolver builds the credential resolver for a profile. The profile's
+// keychain timeout is stretched at a terminal, where an unlock dialog may
+// need a person.
+func newResolver(a *app, p *config.Profile, kr credentials.Keyring) *credentials.Resolver {
+	r := &credentials.Resolver{Streams: a.io, Getenv: a.getenv, Keyring: kr, Timeout: p.Timeouts.Keychain}
+	if a.io.Interactive() && r.Timeout < credentials.InteractiveTimeout {
+		r.Timeout = credentials.InteractiveTimeout
+	}
+	return r
+}
+
+// credentialRequest is the credential request for one server: the profile's
+// user on the server's host, plus the --password-* flags.
+func credentialRequest(p *config.Profile, s config.Server, flags credentials.Request) (credentials.Request, error) {
+	host, err := credentials.HostOf(s.URL)
+	if err != nil {
+		return credentials.Request{}, err
+	}
+	flags.User, flags.Host = p.Username, host
+	return flags, nil
+}
+
+// transportOptions maps a profile to the HTTP client options for its servers.
+func transportOptions(p *config.Profile, password string) transport.Options {
+	return transport.Options{
+		Auth: p.Auth, User: p.Username, Password: password,
+		CAFile: p.CAFile, InsecureSkipVerify: p.InsecureSkipVerify, AllowInsecureHTTP: p.AllowInsecureHTTP,
+		ConnectTimeout: p.Timeouts.Connect, ResponseHeaderTimeout: p.Timeouts.Response,
+	}
+}
+
+// warnInsecure says once that certificate checks are off.
+func warnInsecure(a *app, p *config.Profile) {
+	if p.InsecureSkipVerify {
+		fmt.Fprintln(a.io.Err, "wcdeploy: warning: TLS certificates are not verified (insecure_skip_verify); use ca_file for a private CA instead")
+	}
+}
+
+// loadProfile loads the profile for a credentials command; servers are
+// required because keychain entries are per server host.
+func loadProfile(a *app, fs *pflag.FlagSet) (*config.Profile, error) {
+	ld, err := config.Load(config.Options{
+		ConfigPath: a.configPath, Profile: a.profile, Getenv: a.getenv, Flags: fs, NeedServers: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if ld.Profile.Username == "" {
+		return nil, exitcode.Errorf(exitcode.Usage, "profile %q has no username: set username in wcdeploy.yaml, --user or WCDEPLOY_USER (DOMAIN\\user or user@domain for Windows accounts)", ld.Profile.Name)
+	}
+	return &ld.Profile, nil
+}
+
+// addProfileFlags adds the profile flags a credentials command honours and
+// hides those only a deploy uses, so --help stays short while a shared
+// command line (or WCDEPLOY_* environment) still parses.
+func addProfileFlags(fs *pflag.FlagSet) {
+	config.AddFlags(fs)
+	for _, name := range []string{"exe", "dll", "canary", "parallel", "max-failures", "retries", "archive-keep",
+		"health-url", "swap-timeout", "upload-url", "update-url"} {
+		if fs.Lookup(name) != nil {
+			_ = fs.MarkHidden(name)
+		}
+	}
+}
+
+// uniqueHosts lists the keychain hosts of the profile's servers, in order.
+func uniqueHosts(p *config.Profile) ([]string, error) {
+	var hosts []string
+	seen := map[string]bool{}
+	for _, s := range p.Servers {
+		h, err := credentials.HostOf(s.URL)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[h] {
+			seen[h] = true
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts, nil
+}
+
+type authStatusOptions struct {
+	req     credentials.Request
+	keyring credentials.Keyring
+}
+
+func newAuthCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "auth",
+		Short: "Show where the password for each server comes from",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newAuthStatusCmd(a))
+	return cmd
+}
+
+func newAuthStatusCmd(a *app) *cobra.Command {
+	return authStatusCmd(a, &authStatusOptions{keyring: credentials.SystemKeyring()})
+}
+
+func authStatusCmd(a *app, o *authStatusOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show, per server, the user and which password source a deploy would use",
+		Long: `auth status shows, for every server of the profile, the user name, the host and
+which source would supply the password: stdin, file, env (WCDEPLOY_PASSWORD),
+keychain (stored by 'wcdeploy login') or prompt. It never shows a password and
+contacts no server. It exits with 3 when some server has no password source.`,
+		Example: `  wcdeploy auth status
+  wcdeploy auth status --profile production --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAuthStatus(cmd.Context(), a, o, cmd.Flags())
+		},
+	}
+	addProfileFlags(cmd.Flags())
+	credentials.AddFlags(cmd.Flags(), &o.req)
+	return cmd
+}
+
+type authStatusRow struct {
+	Name   string `json:"name"`
+	URL    string `json:"url"`
+	User   string `json:"user"`
+	Host   string `json:"host"`
+	Source string `json:"source,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+func runAuthStatus(ctx context.Context, a *app, o *authStatusOptions, fs *pflag.FlagSet) error {
+	p, err := loadProfile(a, fs)
+	if err != nil {
+		return err
+	}
+	r := newResolver(a, p, o.keyring)
+	rows := make([]authStatusRow, 0, len(p.Servers))
+	var firstErr error
+	for _, s := range p.Servers {
+		row := authStatusRow{Name: s.Name, URL: s.URL, User: p.Username}
+		req, err := credentialRequest(p, s, o.req)
+		if err == nil {
+			row.Host = req.Host
+			var src credentials.Source
+			src, err = r.Which(ctx, req)
+			row.Source = string(src)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			row.Error = err.Error()
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+		rows = append(rows, row)
+	}
+
+	if a.jsonOut {
+		doc := struct {
+			Profile string          `json:"profile"`
+			OK      bool            `json:"ok"`
+			Servers []authStatusRow `json:"servers"`
+		}{p.Name, firstErr == nil, rows}
+		enc := json.NewEncoder(a.out())
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(a.out(), 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SERVER\tUSER\tHOST\tPASSWORD FROM")
+		for _, row := range rows {
+			src := row.Source
+			if src == "" {
+				src = "none"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", row.Name, row.User, row.Host, src)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, row := range rows {
+			if row.Error != "" {
+				fmt.Fprintf(a.io.Err, "wcdeploy: %s: %s\n", row.Name, row.Error)
+			}
+		}
+	}
+	if firstErr != nil {
+		// Every row already says what is missing.
+		return reportedError(firstErr)
+	}
+	return nil
+}

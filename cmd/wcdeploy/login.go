@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/wcdeploy/wcdeploy/pkg/credentials"
+	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/transport"
+)
+
+func init() { extraCommands = append(extraCommands, newLoginCmd, newLogoutCmd) }
+
+type loginOptions struct {
+	req      credentials.Request
+	noVerify bool
+	keyring  credentials.Keyring
+}
+
+func newLoginCmd(a *app) *cobra.Command {
+	return loginCmd(a, &loginOptions{keyring: credentials.SystemKeyring()})
+}
+
+func loginCmd(a *app, o *loginOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Store the password for the profile's servers in the OS keychain",
+		Long: `login checks the password against the first server's status page, then stores
+it in the OS keychain (Windows Credential Manager, macOS Keychain or the Secret
+Service) for the profile's user on every server host, so later deploys need no
+password. The password is typed at a prompt without echo, or given with
+--password-stdin or --password-file; nothing is stored if the check fails.`,
+		Example: `  wcdeploy login
+  wcdeploy login --profile production
+  printf '%s' "$PW" | wcdeploy login --password-stdin
+  wcdeploy login --url https://web1.example.com/App/ --user 'CORP\deploy' --no-verify`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLogin(cmd.Context(), a, o, cmd.Flags())
+		},
+	}
+	addProfileFlags(cmd.Flags())
+	credentials.AddFlags(cmd.Flags(), &o.req)
+	cmd.Flags().BoolVar(&o.noVerify, "no-verify", false, "store the password without checking it against a server")
+	return cmd
+}
+
+func runLogin(ctx context.Context, a *app, o *loginOptions, fs *pflag.FlagSet) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	p, err := loadProfile(a, fs)
+	if err != nil {
+		return err
+	}
+	hosts, err := uniqueHosts(p)
+	if err != nil {
+		return err
+	}
+	if !o.req.PasswordStdin && o.req.PasswordFile == "" && !a.io.Interactive() {
+		return exitcode.Errorf(exitcode.Usage, "no terminal to type the password on: pipe it with --password-stdin or pass --password-file")
+	}
+	first := p.Servers[0]
+	req, err := credentialRequest(p, first, o.req)
+	if err != nil {
+		return err
+	}
+	// Only the password given for this login: not the environment, not
+	// what the keychain already holds.
+	ask := &credentials.Resolver{Streams: a.io}
+	cred, err := ask.Resolve(ctx, req)
+	if err != nil {
+		return err
+	}
+
+	verified := ""
+	if !o.noVerify {
+		warnInsecure(a, p)
+		c, err := transport.New(first.URL, transportOptions(p, cred.Password))
+		if err != nil {
+			return err
+		}
+		defer c.CloseIdleConnections()
+		page := first.StatusURL
+		if page == "" {
+			page = first.URL
+		}
+		vctx, cancel := context.WithTimeout(ctx, p.Timeouts.Status)
+		defer cancel()
+		if err := transport.Login(vctx, c, page); err != nil {
+			return fmt.Errorf("%s: the password was not stored: %w", first.Name, err)
+		}
+		verified = first.Name
+		a.logf("Logged in to %s as %s.", first.Name, p.Username)
+	}
+
+	r := newResolver(a, p, o.keyring)
+	var stored []string
+	for _, h := range hosts {
+		if err := r.Store(ctx, credentials.Request{User: p.Username, Host: h}, cred.Password); err != nil {
+			if len(stored) > 0 {
+				return fmt.Errorf("stored for %v, but not for %s: %w", stored, h, err)
+			}
+			return err
+		}
+		stored = append(stored, h)
+		a.logf("Stored the password of %s for %s in the OS keychain.", p.Username, h)
+	}
+	if a.jsonOut {
+		return writeJSON(a, struct {
+			Profile  string   `json:"profile"`
+			User     string   `json:"user"`
+			Verified string   `json:"verified_on,omitempty"`
+			Stored   []string `json:"stored"`
+		}{p.Name, p.Username, verified, stored})
+	}
+	return nil
+}
+
+type logoutOptions struct {
+	keyring credentials.Keyring
+}
+
+func newLogoutCmd(a *app) *cobra.Command {
+	return logoutCmd(a, &logoutOptions{keyring: credentials.SystemKeyring()})
+}
+
+func logoutCmd(a *app, o *logoutOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "logout",
+		Short: "Delete the stored password for the profile's servers from the OS keychain",
+		Long: `logout deletes what 'wcdeploy login' stored: the password of the profile's user
+for every server host. Hosts with nothing stored are listed, not an error.`,
+		Example: `  wcdeploy logout
+  wcdeploy logout --profile production --server web2`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLogout(cmd.Context(), a, o, cmd.Flags())
+		},
+	}
+	addProfileFlags(cmd.Flags())
+	return cmd
+}
+
+func runLogout(ctx context.Context, a *app, o *logoutOptions, fs *pflag.FlagSet) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	p, err := loadProfile(a, fs)
+	if err != nil {
+		return err
+	}
+	hosts, err := uniqueHosts(p)
+	if err != nil {
+		return err
+	}
+	r := newResolver(a, p, o.keyring)
+	removed, none := []string{}, []string{}
+	for _, h := range hosts {
+		err := r.Forget(ctx, credentials.Request{User: p.Username, Host: h})
+		switch {
+		case err == nil:
+			removed = append(removed, h)
+			a.logf("Deleted the stored password of %s for %s.", p.Username, h)
+		case errors.Is(err, credentials.ErrNotStored):
+			none = append(none, h)
+			a.logf("No password of %s was stored for %s.", p.Username, h)
+		default:
+			return err
+		}
+	}
+	if a.jsonOut {
+		return writeJSON(a, struct {
+			Profile   string   `json:"profile"`
+			User      string   `json:"user"`
+			Removed   []string `json:"removed"`
+			NotStored []string `json:"not_stored"`
+		}{p.Name, p.Username, removed, none})
+	}
+	return nil
+}
+
+func writeJSON(a *app, v any) error {
+	enc := json.NewEncoder(a.out())
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

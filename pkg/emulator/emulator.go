@@ -318,10 +318,12 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
-	close(s.closing)
 	s.mu.Unlock()
-	s.hold.Store(false)
+	// Connections go first, so that a swap woken by closing cannot still
+	// answer its client.
 	err := s.srv.Close()
+	close(s.closing)
+	s.hold.Store(false)
 	s.handlers.Wait()
 	s.cleanup()
 	return err

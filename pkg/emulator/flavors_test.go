@@ -3,15 +3,12 @@ package emulator
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -356,7 +353,3 @@ func TestCloseReleasesHoldAndStalls(t *testing.T) {
 		}
 	}
 }
-
-var _ = errors.Is
-var _ = net.Dial
-var _ = syscall.ECONNRESET

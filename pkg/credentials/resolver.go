@@ -81,6 +81,7 @@ type Resolver struct {
 	stdinPass string
 	stdinErr  error
 	prompted  map[string]string // user -> password typed this run
+	broken    error             // why the keychain failed; it is not asked again this run
 }
 
 // AddFlags registers --password-stdin and --password-file on fs.
@@ -335,6 +336,27 @@ func (e *KeychainError) Unwrap() error { return e.Err }
 // returns leaves its goroutine behind; the process still moves on, which is
 // the point.
 func (r *Resolver) call(ctx context.Context, op string, req Request, f func() (string, error)) (string, error) {
+	// A locked or missing keychain stays so for the run: don't make every
+	// server of a rollout wait for the same timeout.
+	r.mu.Lock()
+	broken := r.broken
+	r.mu.Unlock()
+	if broken != nil {
+		return "", exitcode.New(exitcode.Auth, &KeychainError{Op: op, Account: req.account(), Err: broken})
+	}
+	s, err := r.callOnce(ctx, op, req, f)
+	var ke *KeychainError
+	if errors.As(err, &ke) {
+		r.mu.Lock()
+		if r.broken == nil {
+			r.broken = ke.Err
+		}
+		r.mu.Unlock()
+	}
+	return s, err
+}
+
+func (r *Resolver) callOnce(ctx context.Context, op string, req Request, f func() (string, error)) (string, error) {
 	type result struct {
 		s   string
 		err error

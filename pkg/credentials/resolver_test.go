@@ -269,11 +269,23 @@ func TestKeychainTimeout(t *testing.T) {
 	r := &Resolver{Streams: s, Keyring: k, Timeout: 50 * time.Millisecond}
 	req := Request{User: "u", Host: "web1"}
 
+	// One timeout per run, not one per server.
+	r2 := &Resolver{Streams: s, Keyring: k, Timeout: 50 * time.Millisecond}
+	start := time.Now()
+	for _, h := range []string{"web1", "web2", "web3", "web4"} {
+		if _, err := r2.Resolve(context.Background(), Request{User: "u", Host: h}); !errors.Is(err, ErrKeychainTimeout) {
+			t.Fatalf("%s: %v", h, err)
+		}
+	}
+	if d := time.Since(start); d > 150*time.Millisecond {
+		t.Errorf("four servers took %v: the keychain was asked again after it timed out", d)
+	}
+
 	ops := map[string]func() error{
-		"resolve": func() error { _, err := r.Resolve(context.Background(), req); return err },
-		"which":   func() error { _, err := r.Which(context.Background(), req); return err },
-		"store":   func() error { return r.Store(context.Background(), req, "pw") },
-		"forget":  func() error { return r.Forget(context.Background(), req) },
+		"resolve": func() error { r.broken = nil; _, err := r.Resolve(context.Background(), req); return err },
+		"which":   func() error { r.broken = nil; _, err := r.Which(context.Background(), req); return err },
+		"store":   func() error { r.broken = nil; return r.Store(context.Background(), req, "pw") },
+		"forget":  func() error { r.broken = nil; return r.Forget(context.Background(), req) },
 	}
 	for name, op := range ops {
 		t.Run(name, func(t *testing.T) {
@@ -297,7 +309,7 @@ func TestKeychainTimeout(t *testing.T) {
 	}
 
 	// A cancelled run does not wait for the timeout.
-	r.Timeout = time.Hour
+	r.Timeout, r.broken = time.Hour, nil
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
 	if _, err := r.Resolve(ctx, req); !errors.Is(err, context.DeadlineExceeded) {

@@ -41,13 +41,13 @@ const (
 
 // Server is one target. The three URLs are filled by Load.
 type Server struct {
-	Name      string
-	URL       string // base URL of the application, always ending in '/'
-	Flavor    string
-	Group     string
-	UploadURL string
-	UpdateURL string
-	StatusURL string
+	Name      string `json:"name"`
+	URL       string `json:"url"` // base URL of the application, always ending in '/'
+	Flavor    string `json:"flavor"`
+	Group     string `json:"group,omitempty"`
+	UploadURL string `json:"upload_url"`
+	UpdateURL string `json:"update_url"`
+	StatusURL string `json:"status_url"`
 }
 
 // Health is one health check run after a swap.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -84,6 +85,13 @@ func runEmulate(ctx context.Context, a *app, o *emulateOptions) error {
 	if err != nil {
 		return exitcode.New(exitcode.Usage, err)
 	}
+	// Handlers log from their own goroutines; one writer at a time.
+	var logMu sync.Mutex
+	logf := func(format string, args ...any) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		a.logf(format, args...)
+	}
 	cfg := emulator.Config{
 		Flavor: emulator.Flavor(o.flavor), Users: users, Auth: o.auth,
 		AdminAccount: o.adminAccount, AdminAccountSet: true, Domain: o.domain,
@@ -99,7 +107,7 @@ func runEmulate(ctx context.Context, a *app, o *emulateOptions) error {
 			if r.Query != "" {
 				target += "?" + r.Query
 			}
-			a.logf("%s %s %s user=%s status=%d bytes=%d %s", r.Time.Format("15:04:05"), r.Method, target, user, r.Status, r.BodyBytes, r.Duration.Round(time.Millisecond))
+			logf("%s %s %s user=%s status=%d bytes=%d %s", r.Time.Format("15:04:05"), r.Method, target, user, r.Status, r.BodyBytes, r.Duration.Round(time.Millisecond))
 		},
 	}
 	if o.swapDelay == 0 {
@@ -154,8 +162,9 @@ func runEmulate(ctx context.Context, a *app, o *emulateOptions) error {
 	}
 	select {
 	case <-stop:
-		a.logf("stopping the emulator")
-		return s.Close()
+		err := s.Close()
+		logf("emulator stopped")
+		return err
 	case err := <-served:
 		s.Close()
 		if err != nil {

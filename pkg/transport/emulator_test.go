@@ -35,7 +35,7 @@ func multipartExe(t *testing.T, size int64) ([]byte, string) {
 }
 
 func TestEmulatorNTLM(t *testing.T) {
-	for _, flavor := range []emulator.Flavor{emulator.Module714, emulator.Module715} {
+	for _, flavor := range []emulator.Flavor{emulator.Module714, emulator.Module715, emulator.WebServer726} {
 		t.Run(string(flavor), func(t *testing.T) {
 			em := emulator.StartT(t, emulator.Config{
 				Flavor: flavor, Auth: emulator.AuthBoth, Domain: "WCEMU",

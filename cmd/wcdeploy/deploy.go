@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wcdeploy/wcdeploy/pkg/config"
+	"github.com/wcdeploy/wcdeploy/pkg/credentials"
+	"github.com/wcdeploy/wcdeploy/pkg/deploy"
+	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/journal"
+	"github.com/wcdeploy/wcdeploy/pkg/peversion"
+	"github.com/wcdeploy/wcdeploy/pkg/rollout"
+	"github.com/wcdeploy/wcdeploy/pkg/transport"
+)
+
+func init() { extraCommands = append(extraCommands, newDeployCmd) }
+
+type deployOpts struct {
+	force           bool
+	dryRun          bool
+	skipUnreachable bool
+	stageOnly       bool
+	resume          string
+	cred            credentials.Request
+}
+
+func newDeployCmd(a *app) *cobra.Command {
+	o := &deployOpts{}
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Upload the EXE, swap it in and verify it runs (preflight, stage, swap, verify)",
+		Long: `deploy runs the whole flow for every server of the profile:
+  preflight  read the local EXE's version and each server's status page (changes nothing)
+  stage      upload the EXE to every server (UploadExe.wc), checking each staged copy
+  swap       trigger the hot swap (UpdateExe.wc): canary first, then batches
+  verify     the version the server reports must be the local EXE's FileVersion
+
+With no config file, flags are enough:
+  wcdeploy deploy --exe build/App.exe --url https://host/App/ --flavor module --user deploy`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			loaded, err := a.loadProfile(cmd, o.resume == "")
+			if err != nil {
+				return err
+			}
+			if o.resume != "" {
+				if err := a.resumeProfile(loaded, o.resume); err != nil {
+					return err
+				}
+			}
+			return a.runDeploy(ctx, loaded, o)
+		},
+	}
+	fs := cmd.Flags()
+	config.AddFlags(fs)
+	credentials.AddFlags(fs, &o.cred)
+	fs.BoolVar(&o.force, "force", false, "deploy even where the same version and size already run")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "run the preflight and print the plan; change nothing")
+	fs.StringVar(&o.resume, "resume", "", "finish run `RUN_ID`: deploy its build to the servers it did not verify")
+	fs.BoolVar(&o.stageOnly, "stage-only", false, "upload to every server and stop before swapping: the running EXE is not changed")
+	fs.BoolVar(&o.skipUnreachable, "skip-unreachable", false, "go on without servers that fail preflight")
+	return cmd
+}
+
+// loadProfile resolves the config file, profile, environment and flags.
+func (a *app) loadProfile(cmd *cobra.Command, needExe bool) (*config.Loaded, error) {
+	return config.Load(config.Options{
+		ConfigPath: a.configPath,
+		Profile:    a.profile,
+		Getenv:     a.getenv,
+		Flags:      cmd.Flags(),
+		NeedExe:    needExe,
+	})
+}
+
+// readBuild reads the local EXE: its FileVersion is what the server must
+// report after the swap.
+func readBuild(p config.Profile) (rollout.Build, error) {
+	info, err := peversion.ReadFile(p.Exe)
+	if err != nil {
+		if errors.Is(err, peversion.ErrNoVersion) {
+			return rollout.Build{}, exitcode.Errorf(exitcode.Usage,
+				"%s has no version resource, so the swap could not be verified: set a version in the VFP project (Build > Version) and rebuild", p.Exe)
+		}
+		if os.IsNotExist(err) {
+			return rollout.Build{}, exitcode.Errorf(exitcode.Usage, "the EXE %s does not exist: build it first, or fix 'exe' in the profile or --exe", p.Exe)
+		}
+		return rollout.Build{}, exitcode.Errorf(exitcode.Usage, "reading the EXE: %w", err)
+	}
+	if info.FileVersion == "" {
+		return rollout.Build{}, exitcode.Errorf(exitcode.Usage,
+			"%s has a version resource without a FileVersion string: set a version in the VFP project and rebuild", p.Exe)
+	}
+	b := rollout.Build{Path: p.Exe, Version: info.FileVersion, Size: info.Size, SHA256: info.SHA256, DLLPath: p.DLL}
+	if p.DLL != "" {
+		if _, err := os.Stat(p.DLL); err != nil {
+			return rollout.Build{}, exitcode.Errorf(exitcode.Usage, "the DLL %s: %w", p.DLL, err)
+		}
+	}
+	return b, nil
+}
+
+// clientsFor builds one authenticated client per server, resolving the
+// password once per host.
+func (a *app) clientsFor(ctx context.Context, p config.Profile, req credentials.Request) deploy.ClientFunc {
+	resolver := a.resolver(p)
+	guard := transport.NewGuard() // one refused login is not retried on every server
+	return func(t rollout.Target) (*http.Client, error) {
+		r := req
+		r.User = p.Username
+		host, err := credentials.HostOf(t.URL)
+		if err != nil {
+			return nil, err
+		}
+		r.Host = host
+		password := ""
+		if p.Username != "" {
+			cred, err := resolver.Resolve(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			password = cred.Password
+		}
+		return transport.New(t.URL, transport.Options{
+			Auth:                  p.Auth,
+			User:                  p.Username,
+			Password:              password,
+			CAFile:                p.CAFile,
+			InsecureSkipVerify:    p.InsecureSkipVerify,
+			AllowInsecureHTTP:     p.AllowInsecureHTTP,
+			ConnectTimeout:        p.Timeouts.Connect,
+			ResponseHeaderTimeout: max(p.Timeouts.Response, p.Timeouts.Swap),
+			Guard:                 guard,
+		})
+	}
+}
+
+func (a *app) resolver(p config.Profile) *credentials.Resolver {
+	if a.credResolver != nil {
+		return a.credResolver
+	}
+	a.credResolver = &credentials.Resolver{
+		Streams: a.io,
+		Getenv:  a.getenv,
+		Keyring: a.keyring(),
+		Timeout: p.Timeouts.Keychain,
+	}
+	return a.credResolver
+}
+
+func (a *app) keyring() credentials.Keyring {
+	if a.testKeyring != nil {
+		return a.testKeyring
+	}
+	return credentials.SystemKeyring()
+}
+
+func targetsOf(p config.Profile) []rollout.Target {
+	ts := make([]rollout.Target, 0, len(p.Servers))
+	for _, s := range p.Servers {
+		ts = append(ts, rollout.Target{
+			Name: s.Name, URL: s.URL, Flavor: s.Flavor, Group: s.Group,
+			UploadURL: s.UploadURL, UpdateURL: s.UpdateURL, StatusURL: s.StatusURL,
+		})
+	}
+	return ts
+}
+
+func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpts) error {
+	p := loaded.Profile
+	build, err := readBuild(p)
+	if err != nil {
+		return err
+	}
+	if p.InsecureSkipVerify {
+		fmt.Fprintf(a.io.Err, "warning: TLS certificate verification is off for profile %q (insecure_skip_verify)\n", p.Name)
+	}
+	steps := deploy.New(deploy.Options{
+		Build:         build,
+		Client:        a.clientsFor(ctx, p, o.cred),
+		Retries:       p.Retries,
+		SwapTimeout:   p.Timeouts.Swap,
+		StatusTimeout: p.Timeouts.Status,
+		Health:        p.Rollout.Health,
+		Backoff:       a.backoff,
+	})
+	plan := rollout.Plan{
+		Build:           build,
+		Targets:         targetsOf(p),
+		Parallel:        p.Rollout.Parallel,
+		Canary:          p.Rollout.Canary,
+		MaxFailures:     p.Rollout.MaxFailures,
+		Force:           o.force,
+		SkipUnreachable: o.skipUnreachable,
+		DryRun:          o.dryRun,
+		StageOnly:       o.stageOnly,
+	}
+	progress := rollout.NewProgress(a.io, a.quiet || a.jsonOut && !a.io.ErrTTY, plan)
+	rep := rollout.Run(ctx, plan, steps, progress)
+	progress.Close()
+	runID := journal.NewID(rep.Started)
+	if !o.dryRun {
+		a.record(runID, p, rep)
+	}
+	if err := rollout.Render(a.io, rep, rollout.RenderOptions{JSON: a.jsonOut, Quiet: a.quiet, Getenv: a.getenv}); err != nil {
+		fmt.Fprintf(a.io.Err, "warning: %v\n", err)
+	}
+	if !o.dryRun && !a.quiet && !a.jsonOut {
+		fmt.Fprintf(a.io.Err, "run %s recorded in the journal ('wcdeploy history')\n", runID)
+	}
+	if err := rep.Err(); err != nil {
+		if a.jsonOut {
+			// The document on stdout carries the error; say it once on stderr too.
+			return err
+		}
+		return err
+	}
+	return nil
+}
+
+// record appends the run to the journal and keeps the EXE in the archive,
+// so rollback can redeploy it. A journal problem never fails a deploy that
+// already happened: it is a warning.
+func (a *app) record(runID string, p config.Profile, rep *rollout.Report) {
+	dir, err := journal.DefaultDir(a.getenv, runtime.GOOS)
+	if err != nil {
+		fmt.Fprintf(a.io.Err, "warning: the run was not journaled: %v\n", err)
+		return
+	}
+	j := journal.Open(dir)
+	staged := false
+	for _, s := range rep.Servers {
+		staged = staged || s.Staged
+	}
+	if staged {
+		if _, err := j.Store(rep.Build.Path, rep.Build.SHA256); err != nil {
+			fmt.Fprintf(a.io.Err, "warning: the EXE was not archived (rollback to it will not be possible): %v\n", err)
+		}
+	}
+	if err := j.Append(journal.NewEntry(runID, p.Name, journal.CurrentUser(a.getenv), rep)); err != nil {
+		fmt.Fprintf(a.io.Err, "warning: the run was not journaled: %v\n", err)
+		return
+	}
+	if _, err := j.Prune(p.ArchiveKeep); err != nil {
+		fmt.Fprintf(a.io.Err, "warning: pruning the archive: %v\n", err)
+	}
+}

@@ -1,0 +1,275 @@
+// Package deploy does the work of a deploy for one server: it implements
+// rollout.Steps with the authenticated HTTP client of that server, the
+// uploader, the swapper and the configured health checks. pkg/rollout decides
+// the order; this package talks to the server.
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wcdeploy/wcdeploy/pkg/config"
+	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/rollout"
+	"github.com/wcdeploy/wcdeploy/pkg/swapper"
+	"github.com/wcdeploy/wcdeploy/pkg/uploader"
+)
+
+// ClientFunc returns the HTTP client for a server. The same client must be
+// returned for the same server during a run: NTLM binds the login to its
+// keep-alive connection, so preflight, upload and swap share it.
+type ClientFunc func(t rollout.Target) (*http.Client, error)
+
+// Options configure the steps.
+type Options struct {
+	Build         rollout.Build
+	Client        ClientFunc
+	Retries       int           // upload retries on transient failures
+	Backoff       time.Duration // first retry delay (doubles)
+	SwapTimeout   time.Duration // how long the swap request may take
+	StatusTimeout time.Duration // how long a status page request may take
+	Health        []config.Health
+	// AfterSwapRecheck re-reads the status page after the swap reply
+	// (on by default through New).
+	SkipStatusRecheck bool
+}
+
+// Steps implements rollout.Steps.
+type Steps struct {
+	o       Options
+	mu      sync.Mutex
+	clients map[string]*http.Client
+}
+
+var _ rollout.Steps = (*Steps)(nil)
+
+// New returns Steps with defaults filled in.
+func New(o Options) *Steps {
+	if o.SwapTimeout <= 0 {
+		o.SwapTimeout = 120 * time.Second
+	}
+	if o.StatusTimeout <= 0 {
+		o.StatusTimeout = 30 * time.Second
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = time.Second
+	}
+	return &Steps{o: o, clients: map[string]*http.Client{}}
+}
+
+func (s *Steps) client(t rollout.Target) (*http.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.clients[t.Name]; ok {
+		return c, nil
+	}
+	c, err := s.o.Client(t)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.Name, err)
+	}
+	s.clients[t.Name] = c
+	return c, nil
+}
+
+// named prefixes err with the server's name, keeping its exit code.
+func named(t rollout.Target, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", t.Name, err)
+}
+
+// Preflight reads the status page with credentials: wrong URLs, TLS and
+// auth problems stop the deploy here, before anything changes.
+func (s *Steps) Preflight(ctx context.Context, t rollout.Target) (rollout.Running, error) {
+	c, err := s.client(t)
+	if err != nil {
+		return rollout.Running{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.o.StatusTimeout)
+	defer cancel()
+	st, err := swapper.FetchStatus(ctx, c, t.StatusURL)
+	if err != nil {
+		return rollout.Running{}, named(t, preflightCode(err))
+	}
+	return rollout.Running{Version: st.Version, Date: st.Date, ExeFile: st.ExeFile}, nil
+}
+
+// preflightCode keeps auth failures (3) and maps every other preflight
+// failure to a configuration/reachability problem found before any change.
+func preflightCode(err error) error {
+	switch exitcode.Of(err) {
+	case exitcode.Auth, exitcode.Interrupted:
+		return err
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return exitcode.New(exitcode.Upload, fmt.Errorf("preflight failed, nothing was changed: %w", err))
+}
+
+// Stage uploads the build.
+func (s *Steps) Stage(ctx context.Context, t rollout.Target, progress func(int64)) error {
+	c, err := s.client(t)
+	if err != nil {
+		return err
+	}
+	_, err = uploader.Upload(ctx, c, uploader.Options{
+		URL:     t.UploadURL,
+		ExePath: s.o.Build.Path,
+		DLLPath: s.o.Build.DLLPath,
+		Size:    s.o.Build.Size,
+		Retries: s.o.Retries,
+		Backoff: s.o.Backoff,
+		Progress: func(sent, _ int64) {
+			if progress != nil {
+				progress(sent)
+			}
+		},
+	})
+	return named(t, err)
+}
+
+// Swap triggers the hot swap once.
+func (s *Steps) Swap(ctx context.Context, t rollout.Target) (rollout.Swapped, error) {
+	c, err := s.client(t)
+	if err != nil {
+		return rollout.Swapped{}, err
+	}
+	sw, err := swapper.Swap(ctx, c, t.UpdateURL, t.StatusURL, s.o.SwapTimeout)
+	if err != nil {
+		return rollout.Swapped{}, named(t, err)
+	}
+	return rollout.Swapped{Version: sw.Version, SizeKB: sw.SizeKB, Date: sw.Date}, nil
+}
+
+// Verify checks the swap reply against the build, then the status page.
+func (s *Steps) Verify(ctx context.Context, t rollout.Target, sw rollout.Swapped) (rollout.Running, error) {
+	got := &swapper.Swapped{Version: sw.Version, SizeKB: sw.SizeKB, Date: sw.Date}
+	if err := swapper.Verify(s.o.Build.Version, s.o.Build.Size, got); err != nil {
+		return rollout.Running{Version: sw.Version, Date: sw.Date}, named(t, err)
+	}
+	run := rollout.Running{Version: sw.Version, Date: sw.Date}
+	if s.o.SkipStatusRecheck {
+		return run, nil
+	}
+	c, err := s.client(t)
+	if err != nil {
+		return run, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.o.StatusTimeout)
+	defer cancel()
+	st, err := swapper.FetchStatus(ctx, c, t.StatusURL)
+	if err != nil {
+		return run, named(t, exitcode.New(exitcode.Verify,
+			fmt.Errorf("the swap reported %s but the status page could not be read afterwards: %w", sw.Version, err)))
+	}
+	run = rollout.Running{Version: st.Version, Date: st.Date, ExeFile: st.ExeFile}
+	if !swapper.SameVersion(st.Version, s.o.Build.Version) {
+		return run, named(t, exitcode.Errorf(exitcode.Verify,
+			"runs %s, expected %s (status page after the swap); another upload may have raced this one: run 'wcdeploy status' and deploy again",
+			st.Version, s.o.Build.Version))
+	}
+	return run, nil
+}
+
+// Health runs the configured checks in order; each retries until it passes
+// or its retries run out.
+func (s *Steps) Health(ctx context.Context, t rollout.Target) error {
+	if len(s.o.Health) == 0 {
+		return nil
+	}
+	c, err := s.client(t)
+	if err != nil {
+		return err
+	}
+	for _, h := range s.o.Health {
+		if err := s.checkHealth(ctx, c, t, h); err != nil {
+			return named(t, exitcode.New(exitcode.Verify, err))
+		}
+	}
+	return nil
+}
+
+func (s *Steps) checkHealth(ctx context.Context, c *http.Client, t rollout.Target, h config.Health) error {
+	target, err := resolve(t.URL, h.URL)
+	if err != nil {
+		return fmt.Errorf("health check URL %q: %w", h.URL, err)
+	}
+	want := h.Status
+	if want == 0 {
+		want = http.StatusOK
+	}
+	timeout := h.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	interval := h.Interval
+	if interval <= 0 {
+		interval = 2 * time.Second
+	}
+	attempts := h.Retries + 1
+	var last error
+	for i := 0; i < attempts; i++ {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(interval):
+			}
+		}
+		last = probe(ctx, c, target, want, h.Contains, timeout)
+		if last == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("health check %s failed after %d attempts: %w", target, attempts, last)
+}
+
+func probe(ctx context.Context, c *http.Client, target string, want int, contains string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("reading the reply: %w", err)
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("status %d, want %d", resp.StatusCode, want)
+	}
+	if contains != "" && !strings.Contains(string(body), contains) {
+		return fmt.Errorf("the page does not contain %q", contains)
+	}
+	return nil
+}
+
+// resolve makes a health URL absolute against the server's base URL.
+func resolve(base, ref string) (string, error) {
+	b, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	r, err := url.Parse(ref)
+	if err != nil {
+		return "", err
+	}
+	return b.ResolveReference(r).String(), nil
+}

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -638,4 +639,45 @@ func FuzzLooksLikeLogin(f *testing.F) {
 			t.Errorf("case-sensitive result for %q", s)
 		}
 	})
+}
+
+// zeros is an endless reader that allocates nothing.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// The NTLM handshake replays a large body through GetBody and never holds
+// it in memory (go-ntlmssp alone would read a non-seekable body whole).
+func TestNTLMLargeBodyNotBuffered(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 96 MiB over loopback")
+	}
+	s := (&iis{windows: true, user: `CORP\deploy`, password: pw}).start(t, false)
+	c := mustNew(t, s.srv.URL, Options{Auth: "ntlm", User: `CORP\deploy`, Password: pw})
+	const size = 32 << 20
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.srv.URL+"/UploadExe.wc", nil)
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(io.LimitReader(zeros{}, size)), nil }
+	req.Body, _ = req.GetBody()
+	req.ContentLength = size
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	runtime.ReadMemStats(&after)
+	if resp.StatusCode != 200 || s.bodyBytes.Load() != 3*size {
+		t.Fatalf("status %d, %d bytes", resp.StatusCode, s.bodyBytes.Load())
+	}
+	t.Logf("allocated %d KiB for a %d MiB body sent three times", (after.TotalAlloc-before.TotalAlloc)>>10, size>>20)
+	// Client and test server share the process: both stay far below the body size.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/4 {
+		t.Errorf("allocated %d MiB for a %d MiB body sent three times", alloc>>20, size>>20)
+	}
 }

@@ -144,6 +144,13 @@ func (s *Steps) Swap(ctx context.Context, t rollout.Target) (rollout.Swapped, er
 		return rollout.Swapped{}, err
 	}
 	sw, err := swapper.Swap(ctx, c, t.UpdateURL, t.StatusURL, s.o.SwapTimeout)
+	var lost *swapper.LostReplyError
+	if errors.As(err, &lost) && lost.Status != nil && lost.Status.Version != "" &&
+		swapper.SameVersion(lost.Status.Version, s.o.Build.Version) {
+		// The reply was lost but the status page shows the new build: the
+		// swap happened. Verify goes on from the status page, not the reply.
+		return rollout.Swapped{}, nil
+	}
 	if err != nil {
 		return rollout.Swapped{}, named(t, err)
 	}
@@ -151,14 +158,19 @@ func (s *Steps) Swap(ctx context.Context, t rollout.Target) (rollout.Swapped, er
 }
 
 // Verify checks the swap reply against the build, then the status page.
+// The ISAPI wc.dll's reply names no version, so there the status page alone
+// decides.
 func (s *Steps) Verify(ctx context.Context, t rollout.Target, sw rollout.Swapped) (rollout.Running, error) {
-	got := &swapper.Swapped{Version: sw.Version, SizeKB: sw.SizeKB, Date: sw.Date}
-	if err := swapper.Verify(s.o.Build.Version, s.o.Build.Size, got); err != nil {
-		return rollout.Running{Version: sw.Version, Date: sw.Date}, named(t, err)
-	}
 	run := rollout.Running{Version: sw.Version, Date: sw.Date}
-	if s.o.SkipStatusRecheck {
-		return run, nil
+	fromReply := sw.Version != ""
+	if fromReply {
+		got := &swapper.Swapped{Version: sw.Version, SizeKB: sw.SizeKB, Date: sw.Date}
+		if err := swapper.Verify(s.o.Build.Version, s.o.Build.Size, got); err != nil {
+			return run, named(t, err)
+		}
+		if s.o.SkipStatusRecheck {
+			return run, nil
+		}
 	}
 	c, err := s.client(t)
 	if err != nil {
@@ -168,14 +180,22 @@ func (s *Steps) Verify(ctx context.Context, t rollout.Target, sw rollout.Swapped
 	defer cancel()
 	st, err := swapper.FetchStatus(ctx, c, t.StatusURL)
 	if err != nil {
+		what := "the swap reply named no version"
+		if fromReply {
+			what = "the swap reported " + sw.Version
+		}
 		return run, named(t, exitcode.New(exitcode.Verify,
-			fmt.Errorf("the swap reported %s but the status page could not be read afterwards: %w", sw.Version, err)))
+			fmt.Errorf("%s but the status page could not be read afterwards: %w", what, err)))
 	}
 	run = rollout.Running{Version: st.Version, Date: st.Date, ExeFile: st.ExeFile}
 	if !swapper.SameVersion(st.Version, s.o.Build.Version) {
+		shown := st.Version
+		if shown == "" {
+			shown = "an unreadable version (n/a)"
+		}
 		return run, named(t, exitcode.Errorf(exitcode.Verify,
-			"runs %s, expected %s (status page after the swap); another upload may have raced this one: run 'wcdeploy status' and deploy again",
-			st.Version, s.o.Build.Version))
+			"runs %s, expected %s (status page after the swap); another deploy may have raced this one: run 'wcdeploy status' and deploy again",
+			shown, s.o.Build.Version))
 	}
 	return run, nil
 }

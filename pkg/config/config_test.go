@@ -691,3 +691,26 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestDocsNameEveryKey keeps docs/configuration.md in step with the code.
+func TestDocsNameEveryKey(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	var want []string
+	for _, b := range bindings {
+		want = append(want, "`"+b.key+"`", "`--"+b.flag+"`", "`"+b.env()+"`")
+	}
+	for _, f := range []string{flagURL, flagUploadURL, flagUpdateURL, flagStatusURL, flagServer, flagGroup, flagHealthURL} {
+		want = append(want, "--"+f, envName(f))
+	}
+	want = append(want, "`upload_url`", "`update_url`", "`status_url`", "`group`", "`contains`", "`interval`",
+		"WCDEPLOY_CONFIG", "WCDEPLOY_PROFILE", "case-insensitive")
+	for _, w := range want {
+		if !strings.Contains(doc, w) {
+			t.Errorf("docs/configuration.md does not mention %s", w)
+		}
+	}
+}

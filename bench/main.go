@@ -1,0 +1,277 @@
+// Command bench measures wcdeploy on loopback against the emulator and prints
+// ratios measured in the same run:
+//
+//	go run ./bench            (all benchmarks; see -h for sizes and runs)
+//
+//   - upload throughput of `wcdeploy deploy --stage-only` against `curl -F`,
+//     same emulator, same file, alternating runs, median ratio (target >= 0.90);
+//   - peak memory (max RSS) of a small and a large upload, Basic and NTLM
+//     (target: the large run within 5 MiB of the small one);
+//   - request body bytes the emulator received for one NTLM upload divided by
+//     the request size (target 1.0);
+//   - a 50-server rollout with a 3 s swap delay and parallel 10, wall time
+//     over the ideal (target <= 1.3).
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
+	"github.com/wcdeploy/wcdeploy/pkg/uploader"
+)
+
+const (
+	user     = "bench"
+	password = "bench-password"
+)
+
+type result struct {
+	name, value, target string
+	ok                  bool
+}
+
+func main() {
+	runs := flag.Int("runs", 5, "alternating runs per client for the throughput benchmark")
+	tputMiB := flag.Int64("throughput-mib", 256, "file size for the throughput benchmark (MiB)")
+	smallMiB := flag.Int64("small-mib", 10, "small file for the memory benchmark (MiB)")
+	largeMiB := flag.Int64("large-mib", 1024, "large file for the memory benchmark (MiB)")
+	servers := flag.Int("servers", 50, "servers in the rollout benchmark")
+	parallel := flag.Int("parallel", 10, "parallel in the rollout benchmark")
+	swapDelay := flag.Duration("swap-delay", 3*time.Second, "emulated swap delay in the rollout benchmark")
+	only := flag.String("only", "", "run only these benchmarks (comma list: throughput,memory,ntlm,rollout)")
+	flag.Parse()
+
+	work, err := os.MkdirTemp("", "wcdeploy-bench-")
+	check(err)
+	defer os.RemoveAll(work)
+	bin := filepath.Join(work, "wcdeploy")
+	fmt.Fprintf(os.Stderr, "building wcdeploy...\n")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/wcdeploy")
+	build.Stderr = os.Stderr
+	check(build.Run())
+
+	want := func(n string) bool { return *only == "" || strings.Contains(","+*only+",", ","+n+",") }
+	var results []result
+	if want("throughput") {
+		results = append(results, benchThroughput(work, bin, *tputMiB<<20, *runs)...)
+	}
+	if want("memory") {
+		results = append(results, benchMemory(work, bin, *smallMiB<<20, *largeMiB<<20)...)
+	}
+	if want("ntlm") {
+		results = append(results, benchNTLMBytes(work, bin)...)
+	}
+	if want("rollout") {
+		results = append(results, benchRollout(work, bin, *servers, *parallel, *swapDelay)...)
+	}
+
+	fmt.Printf("\nmachine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
+	fmt.Printf("%-56s %-40s %-10s %s\n", "benchmark", "measured", "target", "met")
+	failed := false
+	for _, r := range results {
+		met := "yes"
+		if !r.ok {
+			met = "NO"
+			failed = true
+		}
+		fmt.Printf("%-56s %-40s %-10s %s\n", r.name, r.value, r.target, met)
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+func startEmulator(dir string, auth string, delay time.Duration) *emulator.Server {
+	srv, err := emulator.New(emulator.Config{
+		Flavor:          emulator.Module715,
+		Users:           map[string]string{user: password},
+		Auth:            auth,
+		Dir:             dir,
+		InitialVersion:  "1.0.0.0",
+		SwapDelay:       delay,
+		MaxRequestBytes: 1 << 40,
+	})
+	check(err)
+	check(srv.Start("127.0.0.1:0"))
+	return srv
+}
+
+func writeExe(path string, size int64, version string) {
+	check(sampleexe.WriteFile(path, sampleexe.Options{FileVersion: version, Size: size}))
+}
+
+// stageCmd uploads without swapping, so only the transfer is timed.
+func stageCmd(bin, exe, url, auth string) *exec.Cmd {
+	cmd := exec.Command(bin, "deploy", "--stage-only", "--force", "--quiet",
+		"--exe", exe, "--url", url, "--flavor", "module", "--user", user, "--auth", auth)
+	cmd.Env = append(os.Environ(), "WCDEPLOY_PASSWORD="+password, "WCDEPLOY_STATE_DIR="+filepath.Join(filepath.Dir(exe), "state"))
+	return cmd
+}
+
+func timed(cmd *exec.Cmd) (time.Duration, *syscall.Rusage) {
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Stdout = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s failed: %v\n%s\n", strings.Join(cmd.Args, " "), err, stderr.String())
+		os.Exit(1)
+	}
+	return time.Since(start), cmd.ProcessState.SysUsage().(*syscall.Rusage)
+}
+
+func benchThroughput(work, bin string, size int64, runs int) []result {
+	dir := filepath.Join(work, "tput")
+	check(os.MkdirAll(dir, 0o755))
+	srv := startEmulator(filepath.Join(dir, "server"), "basic", 0)
+	defer srv.Close()
+	exe := filepath.Join(dir, "WcBench.exe")
+	writeExe(exe, size, "2.0.0.1")
+	var ratios []float64
+	var wcTimes, curlTimes []time.Duration
+	for i := 0; i < runs; i++ {
+		curl := exec.Command("curl", "-sS", "-f", "-o", "/dev/null", "-u", user+":"+password,
+			"-F", "File=@"+exe, srv.URL()+"UploadExe.wc")
+		ct, _ := timed(curl)
+		wt, _ := timed(stageCmd(bin, exe, srv.URL(), "basic"))
+		curlTimes = append(curlTimes, ct)
+		wcTimes = append(wcTimes, wt)
+		ratios = append(ratios, ct.Seconds()/wt.Seconds())
+		fmt.Fprintf(os.Stderr, "throughput run %d: curl %v (%.0f MiB/s), wcdeploy %v (%.0f MiB/s)\n", i+1,
+			ct.Round(time.Millisecond), mibps(size, ct), wt.Round(time.Millisecond), mibps(size, wt))
+	}
+	r := median(ratios)
+	return []result{
+		{fmt.Sprintf("upload throughput %d MiB, wcdeploy/curl", size>>20),
+			fmt.Sprintf("%.2f (median of %d; %.0f vs %.0f MiB/s)", r, runs, mibps(size, medianDur(wcTimes)), mibps(size, medianDur(curlTimes))),
+			">= 0.90", r >= 0.90},
+	}
+}
+
+func benchMemory(work, bin string, small, large int64) []result {
+	var out []result
+	for _, auth := range []string{"basic", "ntlm"} {
+		dir := filepath.Join(work, "mem-"+auth)
+		check(os.MkdirAll(dir, 0o755))
+		srv := startEmulator(filepath.Join(dir, "server"), auth, 0)
+		rss := map[int64]int64{}
+		for _, size := range []int64{small, large} {
+			exe := filepath.Join(dir, fmt.Sprintf("WcMem%d.exe", size>>20))
+			writeExe(exe, size, "3.0.0.1")
+			_, ru := timed(stageCmd(bin, exe, srv.URL(), auth))
+			rss[size] = ru.Maxrss * 1024 // KiB on Linux
+			check(os.Remove(exe))
+			fmt.Fprintf(os.Stderr, "memory %s %d MiB: max RSS %.1f MiB\n", auth, size>>20, float64(rss[size])/(1<<20))
+		}
+		srv.Close()
+		diff := rss[large] - rss[small]
+		out = append(out, result{
+			fmt.Sprintf("peak RSS %d MiB - %d MiB upload (%s)", large>>20, small>>20, auth),
+			fmt.Sprintf("%+.1f MiB (%.1f vs %.1f)", float64(diff)/(1<<20), float64(rss[large])/(1<<20), float64(rss[small])/(1<<20)),
+			"<= +5 MiB", diff <= 5<<20,
+		})
+	}
+	return out
+}
+
+func benchNTLMBytes(work, bin string) []result {
+	dir := filepath.Join(work, "ntlm")
+	check(os.MkdirAll(dir, 0o755))
+	srv := startEmulator(filepath.Join(dir, "server"), "ntlm", 0)
+	defer srv.Close()
+	exe := filepath.Join(dir, "WcNtlm.exe")
+	writeExe(exe, 64<<20, "4.0.0.1")
+	body, err := uploader.NewBody(exe, "")
+	check(err)
+	reqSize := body.Len()
+	body.Close()
+	before := srv.BodyBytes()
+	timed(stageCmd(bin, exe, srv.URL(), "ntlm"))
+	got := srv.BodyBytes() - before
+	ratio := float64(got) / float64(reqSize)
+	return []result{{"NTLM upload: body bytes received / request size",
+		fmt.Sprintf("%.3f (%d / %d)", ratio, got, reqSize), "1.0", got == reqSize}}
+}
+
+func benchRollout(work, bin string, n, parallel int, delay time.Duration) []result {
+	dir := filepath.Join(work, "rollout")
+	check(os.MkdirAll(dir, 0o755))
+	var lines []string
+	for i := 0; i < n; i++ {
+		srv := startEmulator(filepath.Join(dir, fmt.Sprintf("s%02d", i)), "basic", delay)
+		defer srv.Close()
+		lines = append(lines, fmt.Sprintf("      - {name: web%02d, url: %q}", i+1, srv.URL()))
+	}
+	exe := filepath.Join(dir, "WcFarm.exe")
+	writeExe(exe, 4<<20, "5.0.0.1")
+	cfg := fmt.Sprintf("profiles:\n  farm:\n    exe: WcFarm.exe\n    username: %s\n    flavor: module\n    auth: basic\n    rollout: {parallel: %d, canary: 1}\n    servers:\n%s\n",
+		user, parallel, strings.Join(lines, "\n"))
+	cfgPath := filepath.Join(dir, "wcdeploy.yaml")
+	check(os.WriteFile(cfgPath, []byte(cfg), 0o644))
+	farm := func(extra ...string) *exec.Cmd {
+		cmd := exec.Command(bin, append([]string{"deploy", "--quiet", "--config", cfgPath}, extra...)...)
+		cmd.Env = append(os.Environ(), "WCDEPLOY_PASSWORD="+password, "WCDEPLOY_STATE_DIR="+filepath.Join(dir, "state"))
+		return cmd
+	}
+
+	// The ideal is what the plan cannot avoid: its preflight and uploads to
+	// every server (measured: the same farm staged without a swap), then one
+	// swap delay per batch, since batches run one after another.
+	stageDur, _ := timed(farm("--stage-only", "--force"))
+	wall, _ := timed(farm())
+	canary := 1
+	batches := canary + (n-canary+parallel-1)/parallel
+	ideal := stageDur + time.Duration(batches)*delay
+	ratio := wall.Seconds() / ideal.Seconds()
+	fmt.Fprintf(os.Stderr, "rollout: stage-only %v, full deploy %v, %d batches x %v\n",
+		stageDur.Round(time.Millisecond), wall.Round(time.Millisecond), batches, delay)
+	return []result{{fmt.Sprintf("rollout %d servers, parallel %d, swap %v: wall/ideal", n, parallel, delay),
+		fmt.Sprintf("%.2f (%v / %v)", ratio, wall.Round(10*time.Millisecond), ideal.Round(10*time.Millisecond)), "<= 1.30", ratio <= 1.3}}
+}
+
+func mibps(size int64, d time.Duration) float64 { return float64(size) / (1 << 20) / d.Seconds() }
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func medianDur(xs []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), xs...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "model name") {
+			if i := strings.Index(l, ":"); i >= 0 {
+				return strings.TrimSpace(l[i+1:])
+			}
+		}
+	}
+	return "unknown CPU"
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}

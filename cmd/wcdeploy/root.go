@@ -112,6 +112,9 @@ swaps it in, and verifies that the server now runs exactly that build.`,
 	for _, add := range extraCommands {
 		root.AddCommand(add(a))
 	}
+	for _, hook := range completionHooks {
+		hook(a, root)
+	}
 	return root
 }
 

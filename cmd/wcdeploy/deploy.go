@@ -81,6 +81,8 @@ func (a *app) loadProfile(cmd *cobra.Command, needExe bool) (*config.Loaded, err
 		Getenv:     a.getenv,
 		Flags:      cmd.Flags(),
 		NeedExe:    needExe,
+		// A run with no server would be an empty plan: say how to name one.
+		NeedServers: true,
 	})
 }
 

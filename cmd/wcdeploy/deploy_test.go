@@ -151,7 +151,9 @@ func TestDeployFailures(t *testing.T) {
 		{name: "missing exe file", flavor: emulator.Module715, args: []string{"--exe", "nope/App.exe"}, code: 2, want: []string{"nope", "App.exe"}},
 		{name: "wrong password", flavor: emulator.Module715, cfg: func(c *emulator.Config) { c.Users = map[string]string{"deploy": "other"} }, code: 3, want: []string{"refused the login", "AdminAccount"}},
 		{name: "size limit 404.13", flavor: emulator.Module715, cfg: func(c *emulator.Config) { c.MaxRequestBytes = 1 << 20 }, code: 4, want: []string{"maxAllowedContentLength", "maxRequestLength"}},
-		{name: "size limit kestrel 500", flavor: emulator.WebServer726, cfg: func(c *emulator.Config) { c.MaxRequestBytes = 1 << 20 }, code: 4, want: []string{"MaxRequestBodySize"}},
+		// Basic: under NTLM the server closes the connection on the unread body of a handshake leg,
+		// so the client may see a reset instead of the page (docs/troubleshooting.md).
+		{name: "size limit kestrel 500", flavor: emulator.WebServer726, cfg: func(c *emulator.Config) { c.MaxRequestBytes = 1 << 20; c.Auth = "basic" }, args: []string{"--auth", "basic"}, code: 4, want: []string{"MaxRequestBodySize"}},
 		{name: "unable to save quirk", flavor: emulator.Module714, fault: &emulator.Fault{Kind: emulator.FaultUploadDeleteFails}, earlier: "1.2.3.4", code: 4, want: []string{"could not save"}},
 		{name: "copy fails", flavor: emulator.Module715, fault: &emulator.Fault{Kind: emulator.FaultSwapCopy}, code: 5, want: []string{"being used by another process"}},
 		{name: "login page with 200", flavor: emulator.Module715, fault: &emulator.Fault{Kind: emulator.FaultLoginPage, Action: "upload"}, code: 4, want: []string{"login"}},

@@ -19,6 +19,7 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/swapper"
+	"github.com/wcdeploy/wcdeploy/pkg/transport"
 	"github.com/wcdeploy/wcdeploy/pkg/uploader"
 )
 
@@ -120,6 +121,16 @@ func (s *Steps) Stage(ctx context.Context, t rollout.Target, progress func(int64
 	c, err := s.client(t)
 	if err != nil {
 		return err
+	}
+	// Log in on a fresh keep-alive connection right before the upload: with
+	// NTLM the login belongs to the connection, and the preflight's may have
+	// timed out while other servers were checked, which would make the body
+	// cross the wire once per handshake leg.
+	lctx, cancel := context.WithTimeout(ctx, s.o.StatusTimeout)
+	err = transport.Login(lctx, c, t.StatusURL)
+	cancel()
+	if err != nil {
+		return named(t, preflightCode(err))
 	}
 	_, err = uploader.Upload(ctx, c, uploader.Options{
 		URL:     t.UploadURL,

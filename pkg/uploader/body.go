@@ -45,6 +45,10 @@ type source struct {
 
 	mu       sync.Mutex
 	progress func(sent, total int64)
+	// cbMu is held while the progress function runs, so SetProgress(nil)
+	// returns only when no call is in flight and none can follow: the
+	// transport may still read a failed request's body after Do returned.
+	cbMu sync.Mutex
 	err      error // first ErrChanged seen by any reader
 }
 
@@ -138,6 +142,8 @@ func (b *Body) FileSize() int64 {
 // (the bytes sent so far, going back to 0 when the body is replayed). It is
 // shared by all clones and may be called from the HTTP transport's goroutines.
 func (b *Body) SetProgress(fn func(sent, total int64)) {
+	b.src.cbMu.Lock()
+	defer b.src.cbMu.Unlock()
 	b.src.mu.Lock()
 	b.src.progress = fn
 	b.src.mu.Unlock()
@@ -272,6 +278,8 @@ func (s *source) changed(seg *segment, why string) error {
 }
 
 func (s *source) report(off int64) {
+	s.cbMu.Lock()
+	defer s.cbMu.Unlock()
 	s.mu.Lock()
 	fn := s.progress
 	s.mu.Unlock()

@@ -63,6 +63,9 @@ func Upload(ctx context.Context, client *http.Client, o Options) (*Result, error
 	}
 	if o.Progress != nil {
 		body.SetProgress(o.Progress)
+		// No progress after Upload returns, even from a transport goroutine
+		// still draining a failed request's body.
+		defer body.SetProgress(nil)
 	}
 	maxReply := o.MaxReplyBytes
 	if maxReply <= 0 {

@@ -59,7 +59,7 @@ func TestCompletionScripts(t *testing.T) {
 
 // complete runs cobra's hidden __complete as a shell does on Tab and returns
 // the candidates (without descriptions) and the directive line.
-func complete(t *testing.T, e env, args ...string) ([]string, string) {
+func runComplete(t *testing.T, e env, args ...string) ([]string, string) {
 	t.Helper()
 	r := runCLI(t, e, append([]string{"__complete"}, args...)...)
 	if r.code != 0 {
@@ -92,7 +92,7 @@ func TestCompleteNames(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			e["WCDEPLOY_CONFIG"] = cfg
-			got, directive := complete(t, e, tt.args...)
+			got, directive := runComplete(t, e, tt.args...)
 			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
 				t.Errorf("__complete %v = %v, want %v", tt.args, got, tt.want)
 			}
@@ -106,11 +106,11 @@ func TestCompleteNames(t *testing.T) {
 func TestCompleteWithoutConfig(t *testing.T) {
 	e := newEnv(t)
 	e["WCDEPLOY_CONFIG"] = filepath.Join(t.TempDir(), "missing.yaml")
-	got, _ := complete(t, e, "deploy", "--profile", "")
+	got, _ := runComplete(t, e, "deploy", "--profile", "")
 	if len(got) != 0 {
 		t.Errorf("profiles without a config: %v, want none", got)
 	}
-	got, _ = complete(t, e, "deploy", "--server", "")
+	got, _ = runComplete(t, e, "deploy", "--server", "")
 	if len(got) != 0 {
 		t.Errorf("servers without a config: %v, want none", got)
 	}

@@ -24,7 +24,7 @@ func TestReferenceIsFresh(t *testing.T) {
 		t.Fatalf("gen-docs wrote only %d files", len(want))
 	}
 	if _, ok := want["wcdeploy_deploy.md"]; !ok {
-		t.Fatalf("no page for deploy among %v", keys(want))
+		t.Fatalf("no page for deploy among %v", sortedNames(want))
 	}
 	if _, ok := want["wcdeploy_gen-docs.md"]; ok {
 		t.Errorf("the hidden gen-docs command got a page")
@@ -81,7 +81,7 @@ func readTree(t *testing.T, dir string) map[string][]byte {
 	return m
 }
 
-func keys[V any](m map[string]V) []string {
+func sortedNames[V any](m map[string]V) []string {
 	var k []string
 	for n := range m {
 		k = append(k, n)

@@ -550,4 +550,3 @@ func roundUpLimit(n int64) int64 {
 	const step = 10_000_000
 	return (n + step - 1) / step * step
 }
-

@@ -126,6 +126,11 @@ func send(ctx context.Context, client *http.Client, target string, body *Body, m
 		if cerr := body.Err(); cerr != nil {
 			return nil, false, exitcode.New(exitcode.Upload, cerr)
 		}
+		// The transport already decided: a refused login (3) or an unsafe
+		// setting (2) keeps its code and is never retried (account lockout).
+		if code := exitcode.Of(err); code == exitcode.Auth || code == exitcode.Usage {
+			return nil, false, fmt.Errorf("the upload could not be sent: %w", err)
+		}
 		if transient(err) {
 			return nil, true, exitcode.New(exitcode.Upload, fmt.Errorf("the connection failed during the upload: %w; check that the server is up and reachable", quiet(err)))
 		}

@@ -1,16 +1,11 @@
 // Command bench measures wcdeploy on loopback against the emulator and prints
-// ratios measured in the same run:
-//
-//	go run ./bench            (all benchmarks; see -h for sizes and runs)
-//
-//   - upload throughput of `wcdeploy deploy --stage-only` against `curl -F`,
-//     same emulator, same file, alternating runs, median ratio (target >= 0.90);
-//   - peak memory (max RSS) of a small and a large upload, Basic and NTLM
-//     (target: the large run within 5 MiB of the small one);
-//   - request body bytes the emulator received for one NTLM upload divided by
-//     the request size (target 1.0);
-//   - a 50-server rollout with a 3 s swap delay and parallel 10, wall time
-//     over the ideal (target <= 1.3).
+// ratios measured in the same run (go run ./bench; -h for sizes and runs):
+// upload throughput of `wcdeploy deploy --stage-only` against `curl -F` on the
+// same emulator and file (median ratio of alternating runs, target >= 0.90);
+// peak RSS of a small and a large upload, Basic and NTLM (the large within
+// 5 MiB of the small); body bytes the emulator received for one NTLM upload
+// over the request size (target 1.0); and a 50-server rollout with a 3 s swap
+// delay and parallel 10, wall time over the ideal (target <= 1.3).
 package main
 
 import (

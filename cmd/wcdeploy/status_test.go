@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestStatusCurrentBehindUnreachable(t *testing.T) {
+	f := startFleet(t, 3, "parallel: 2, canary: 1, max_failures: 0", nil)
+	e := newEnv(t)
+	if r := f.run(t, e, "deploy", "--server", "web01"); r.code != 0 {
+		t.Fatalf("deploy web01: exit %d\n%s%s", r.code, r.out, r.errOut)
+	}
+	if err := f.servers[2].Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("json", func(t *testing.T) {
+		r := f.run(t, e, "status", "--json")
+		if r.code != 4 {
+			t.Fatalf("exit %d, want 4 (a server could not be reached)\n%s%s", r.code, r.out, r.errOut)
+		}
+		var doc struct {
+			Local struct {
+				FileVersion string `json:"file_version"`
+			} `json:"local"`
+			Servers []struct {
+				Name, URL, Running, State, Error string
+			} `json:"servers"`
+		}
+		if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
+			t.Fatalf("stdout is not one JSON document: %v\n%s", err, r.out)
+		}
+		if doc.Local.FileVersion != newVersion {
+			t.Errorf("local version %q", doc.Local.FileVersion)
+		}
+		want := []struct{ name, running, state string }{
+			{"web01", newVersion, "current"},
+			{"web02", oldVersion, "behind"},
+			{"web03", "", "unreachable"},
+		}
+		if len(doc.Servers) != len(want) {
+			t.Fatalf("servers: %+v", doc.Servers)
+		}
+		for i, w := range want {
+			s := doc.Servers[i]
+			if s.Name != w.name || s.Running != w.running || s.State != w.state || (s.Error != "") != (w.state == "unreachable") {
+				t.Errorf("server %d: %+v, want %+v", i, s, w)
+			}
+		}
+		if !strings.Contains(r.errOut, "web03") {
+			t.Errorf("stderr does not name the unreachable server:\n%s", r.errOut)
+		}
+	})
+
+	t.Run("table", func(t *testing.T) {
+		r := f.run(t, e, "status")
+		if r.code != 4 {
+			t.Fatalf("exit %d\n%s%s", r.code, r.out, r.errOut)
+		}
+		for _, re := range []string{
+			`(?m)^local EXE .*WcDemo\.exe: 2\.0\.0\.0 \(\d+ bytes\)$`,
+			`(?m)^SERVER\s+RUNNING\s+SINCE\s+STATE\s+ERROR$`,
+			`(?m)^web01\s+2\.0\.0\.0\s+.+\s+current\s*$`,
+			`(?m)^web02\s+1\.0\.0\.0\s+.+\s+behind\s*$`,
+			`(?m)^web03\s+-\s+-\s+unreachable\s+\S.*$`,
+		} {
+			if !regexp.MustCompile(re).MatchString(r.out) {
+				t.Errorf("table does not match %s:\n%s", re, r.out)
+			}
+		}
+	})
+
+	t.Run("all current", func(t *testing.T) {
+		r := f.run(t, e, "status", "--server", "web01,web02", "--json")
+		// web02 is behind but reachable: that is no error.
+		if r.code != 0 || strings.Count(r.out, `"state": "behind"`) != 1 || strings.Count(r.out, `"state": "current"`) != 1 {
+			t.Errorf("exit %d\n%s%s", r.code, r.out, r.errOut)
+		}
+	})
+}

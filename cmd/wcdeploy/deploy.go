@@ -114,51 +114,32 @@ func readBuild(p config.Profile) (rollout.Build, error) {
 }
 
 // clientsFor builds one authenticated client per server, resolving the
-// password once per host.
+// password once per host (the resolver caches stdin and prompt answers).
 func (a *app) clientsFor(ctx context.Context, p config.Profile, req credentials.Request) deploy.ClientFunc {
-	resolver := a.resolver(p)
+	if a.credResolver == nil {
+		a.credResolver = newResolver(a, &p, a.keyring())
+	}
+	resolver := a.credResolver
 	guard := transport.NewGuard() // one refused login is not retried on every server
 	return func(t rollout.Target) (*http.Client, error) {
-		r := req
-		r.User = p.Username
-		host, err := credentials.HostOf(t.URL)
-		if err != nil {
-			return nil, err
-		}
-		r.Host = host
 		password := ""
 		if p.Username != "" {
+			r, err := credentialRequest(&p, config.Server{URL: t.URL}, req)
+			if err != nil {
+				return nil, err
+			}
 			cred, err := resolver.Resolve(ctx, r)
 			if err != nil {
 				return nil, err
 			}
 			password = cred.Password
 		}
-		return transport.New(t.URL, transport.Options{
-			Auth:                  p.Auth,
-			User:                  p.Username,
-			Password:              password,
-			CAFile:                p.CAFile,
-			InsecureSkipVerify:    p.InsecureSkipVerify,
-			AllowInsecureHTTP:     p.AllowInsecureHTTP,
-			ConnectTimeout:        p.Timeouts.Connect,
-			ResponseHeaderTimeout: max(p.Timeouts.Response, p.Timeouts.Swap),
-			Guard:                 guard,
-		})
+		o := transportOptions(&p, password)
+		// The swap holds the reply for seconds: the header wait must allow it.
+		o.ResponseHeaderTimeout = max(p.Timeouts.Response, p.Timeouts.Swap)
+		o.Guard = guard
+		return transport.New(t.URL, o)
 	}
-}
-
-func (a *app) resolver(p config.Profile) *credentials.Resolver {
-	if a.credResolver != nil {
-		return a.credResolver
-	}
-	a.credResolver = &credentials.Resolver{
-		Streams: a.io,
-		Getenv:  a.getenv,
-		Keyring: a.keyring(),
-		Timeout: p.Timeouts.Keychain,
-	}
-	return a.credResolver
 }
 
 func (a *app) keyring() credentials.Keyring {
@@ -185,9 +166,7 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	if err != nil {
 		return err
 	}
-	if p.InsecureSkipVerify {
-		fmt.Fprintf(a.io.Err, "warning: TLS certificate verification is off for profile %q (insecure_skip_verify)\n", p.Name)
-	}
+	warnInsecure(a, &p)
 	steps := deploy.New(deploy.Options{
 		Build:         build,
 		Client:        a.clientsFor(ctx, p, o.cred),

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -307,5 +308,34 @@ func TestDeployNeedsCredentialInCI(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("hung waiting for a credential without a terminal")
+	}
+}
+
+// On a terminal the progress is redrawn in place on stderr (a bar), and
+// stdout still carries only the result; off a terminal there is no \r.
+func TestDeployTerminalAndPlainStreams(t *testing.T) {
+	srv := emulator.StartT(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic", Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0"})
+	e := newEnv(t)
+	dir := t.TempDir()
+	for i, tty := range []bool{true, false} {
+		exe := writeExe(t, dir, fmt.Sprintf("4.0.0.%d", i+1), byte(10+i))
+		s, out, errOut := ui.Test("")
+		s.ErrTTY = tty
+		code := run(deployArgs(exe, srv, emulator.Module715), s, e.get)
+		if code != 0 {
+			t.Fatalf("tty=%v: exit %d\n%s%s", tty, code, out, errOut)
+		}
+		if strings.Contains(out.String(), "\r") || !strings.Contains(out.String(), fmt.Sprintf("4.0.0.%d", i+1)) {
+			t.Errorf("tty=%v: stdout must hold the result only:\n%q", tty, out.String())
+		}
+		bar := strings.Contains(errOut.String(), "█")
+		plain := strings.Contains(errOut.String(), "[1/1] ")
+		redraw := strings.ContainsAny(errOut.String(), "\r\x1b")
+		if bar != tty || plain == tty || (!tty && redraw) {
+			t.Errorf("tty=%v: bar %v, plain lines %v, redraws %v on stderr:\n%q", tty, bar, plain, redraw, errOut.String())
+		}
+		if strings.Contains(out.String()+errOut.String(), testPassword) {
+			t.Fatal("password in the output")
+		}
 	}
 }

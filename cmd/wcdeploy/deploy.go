@@ -200,14 +200,13 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	if !o.dryRun && !a.quiet && !a.jsonOut {
 		fmt.Fprintf(a.io.Err, "run %s recorded in the journal ('wcdeploy history')\n", runID)
 	}
-	if err := rep.Err(); err != nil {
-		if a.jsonOut {
-			// The document on stdout carries the error; say it once on stderr too.
-			return err
-		}
-		return err
+	id := ""
+	if !o.dryRun {
+		id = runID
 	}
-	return nil
+	// With --json the document on stdout carries the error too; stderr
+	// still says it once for people reading the log.
+	return rep.ErrFor(id)
 }
 
 // record appends the run to the journal and keeps the EXE in the archive,
@@ -224,7 +223,8 @@ func (a *app) record(runID string, p config.Profile, rep *rollout.Report) {
 	for _, s := range rep.Servers {
 		staged = staged || s.Staged
 	}
-	if staged {
+	// A stage-only run changed no running EXE: nothing to roll back to.
+	if staged && !rep.StageOnly {
 		if _, err := j.Store(rep.Build.Path, rep.Build.SHA256); err != nil {
 			fmt.Fprintf(a.io.Err, "warning: the EXE was not archived (rollback to it will not be possible): %v\n", err)
 		}

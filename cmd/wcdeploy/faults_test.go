@@ -100,7 +100,7 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "stalled upload", fault: &emulator.Fault{Kind: emulator.FaultStall, Action: upload}, code: 4, want: []string{"upload"}},
 		{name: "stalled status page", fault: &emulator.Fault{Kind: emulator.FaultStall, Action: status}, code: 4, want: []string{"status"}},
 		{name: "stalled swap", fault: &emulator.Fault{Kind: emulator.FaultStall, Action: swap}, code: 5, want: []string{"1.0.0.0"}},
-		{name: "401 on the upload", fault: respond(upload, 401, wcPage("Unauthorized Operation", "<p>Administration Page access requires that you log in with a valid Windows account that is configured for this application.</p>")), code: 3, now: 4, want: []string{"401"}},
+		{name: "401 on the upload", fault: respond(upload, 401, wcPage("Unauthorized Operation", "<p>Administration Page access requires that you log in with a valid Windows account that is configured for this application.</p>")), code: 3, want: []string{"401"}},
 		{name: "401 on the status page", fault: respond(status, 401, wcPage("Unauthorized Operation", "<p>Administration Page access requires that you log in with a valid Windows account that is configured for this application.</p>")), code: 3, want: []string{"401"}},
 		{name: "403 on the upload", fault: respond(upload, 403, iisError("403 - Forbidden: Access is denied.", "You do not have permission to view this directory or page using the credentials that you supplied.")), code: 3, want: []string{"403"}},
 		{name: "404 on the upload", fault: respond(upload, 404, iisError("404 - File or directory not found.", "The resource you are looking for might have been removed.")), code: 4, want: []string{"404"}},

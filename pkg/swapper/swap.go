@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
 
 // maxReply caps how much of a reply is read; admin pages are a few KB and
@@ -187,36 +188,8 @@ func summaryOf(body []byte) string {
 	return doc.Summary(200)
 }
 
-// quietError shows a network error without the addresses net.OpError
-// prints (the caller names the server), and keeps it for errors.Is/As.
-type quietError struct{ err error }
-
-func (q quietError) Error() string {
-	var op *net.OpError
-	if !errors.As(q.err, &op) {
-		return q.err.Error()
-	}
-	for {
-		var inner *net.OpError
-		if !errors.As(op.Err, &inner) {
-			break
-		}
-		op = inner
-	}
-	if op.Err == nil {
-		return op.Op
-	}
-	return op.Err.Error()
-}
-
-func (q quietError) Unwrap() error { return q.err }
-
-func quiet(err error) error {
-	if err == nil {
-		return nil
-	}
-	return quietError{err}
-}
+// quiet hides the addresses in network errors; see transport.Quiet.
+func quiet(err error) error { return transport.Quiet(err) }
 
 // transient says whether a transport error means the connection broke
 // (refused, reset, closed before a reply) rather than a configuration

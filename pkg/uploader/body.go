@@ -49,7 +49,7 @@ type source struct {
 	// returns only when no call is in flight and none can follow: the
 	// transport may still read a failed request's body after Do returned.
 	cbMu sync.Mutex
-	err      error // first ErrChanged seen by any reader
+	err  error // first ErrChanged seen by any reader
 }
 
 type segment struct {

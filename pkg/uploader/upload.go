@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
 
 // DefaultMaxReplyBytes caps how much of a reply is read. Upload pages are a
@@ -157,32 +158,8 @@ func send(ctx context.Context, client *http.Client, target string, body *Body, m
 	return res, false, nil
 }
 
-// quietError shows a network error without the addresses net.OpError
-// prints (the caller names the server), and keeps it for errors.Is/As.
-type quietError struct{ err error }
-
-func (q quietError) Error() string {
-	var op *net.OpError
-	if !errors.As(q.err, &op) {
-		return q.err.Error()
-	}
-	// "readfrom tcp a->b: write tcp a->b: use of closed network connection"
-	for {
-		var inner *net.OpError
-		if !errors.As(op.Err, &inner) {
-			break
-		}
-		op = inner
-	}
-	if op.Err == nil {
-		return op.Op
-	}
-	return op.Err.Error()
-}
-
-func (q quietError) Unwrap() error { return q.err }
-
-func quiet(err error) error { return quietError{err} }
+// quiet hides the addresses in network errors; see transport.Quiet.
+func quiet(err error) error { return transport.Quiet(err) }
 
 // transient says whether a transport error is worth another attempt: the
 // connection was refused, reset or closed before a reply. TLS, DNS and

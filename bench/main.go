@@ -1,3 +1,5 @@
+//go:build linux || darwin
+
 // Command bench measures wcdeploy on loopback against the emulator and prints
 // ratios measured in the same run (go run ./bench; -h for sizes and runs):
 // upload throughput of `wcdeploy deploy --stage-only` against `curl -F` on the

@@ -95,7 +95,7 @@ func AddFlags(fs *pflag.FlagSet, req *Request) {
 // https://Web1:443/app and https://web1/app share one entry.
 func HostOf(serverURL string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(serverURL))
-	if err != nil || u.Host == "" {
+	if err != nil || u.Hostname() == "" {
 		return "", exitcode.Errorf(exitcode.Usage, "server URL %q has no host: write it as https://host[:port]/app", serverURL)
 	}
 	host := strings.ToLower(u.Host)

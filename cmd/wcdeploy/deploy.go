@@ -30,7 +30,11 @@ type deployOpts struct {
 	skipUnreachable bool
 	stageOnly       bool
 	resume          string
-	cred            credentials.Request
+	// source is the archived copy rollback and --resume read the build
+	// from; resumes is the run id a --resume finishes.
+	source  string
+	resumes string
+	cred    credentials.Request
 }
 
 func newDeployCmd(a *app) *cobra.Command {
@@ -55,7 +59,7 @@ With no config file, flags are enough:
 				return err
 			}
 			if o.resume != "" {
-				if err := a.resumeProfile(loaded, o.resume); err != nil {
+				if err := a.resumeProfile(loaded, o); err != nil {
 					return err
 				}
 			}
@@ -88,8 +92,15 @@ func (a *app) loadProfile(cmd *cobra.Command, needExe bool) (*config.Loaded, err
 
 // readBuild reads the local EXE: its FileVersion is what the server must
 // report after the swap.
-func readBuild(p config.Profile) (rollout.Build, error) {
-	info, err := peversion.ReadFile(p.Exe)
+// Only the headers and the version resource are read here; the SHA-256 (for
+// the journal and the archive) is computed while the servers are checked
+// and the upload runs.
+func readBuild(p config.Profile, source string) (rollout.Build, error) {
+	file := p.Exe
+	if source != "" {
+		file = source
+	}
+	info, err := peversion.ReadVersionFile(file)
 	if err != nil {
 		if errors.Is(err, peversion.ErrNoVersion) {
 			return rollout.Build{}, exitcode.Errorf(exitcode.Usage,
@@ -104,7 +115,7 @@ func readBuild(p config.Profile) (rollout.Build, error) {
 		return rollout.Build{}, exitcode.Errorf(exitcode.Usage,
 			"%s has a version resource without a FileVersion string: set a version in the VFP project and rebuild", p.Exe)
 	}
-	b := rollout.Build{Path: p.Exe, Version: info.FileVersion, Size: info.Size, SHA256: info.SHA256, DLLPath: p.DLL}
+	b := rollout.Build{Path: p.Exe, Source: source, Version: info.FileVersion, Size: info.Size, DLLPath: p.DLL}
 	if p.DLL != "" {
 		if _, err := os.Stat(p.DLL); err != nil {
 			return rollout.Build{}, exitcode.Errorf(exitcode.Usage, "the DLL %s: %w", p.DLL, err)
@@ -162,10 +173,19 @@ func targetsOf(p config.Profile) []rollout.Target {
 
 func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpts) error {
 	p := loaded.Profile
-	build, err := readBuild(p)
+	build, err := readBuild(p, o.source)
 	if err != nil {
 		return err
 	}
+	type hashed struct {
+		sum string
+		err error
+	}
+	sumCh := make(chan hashed, 1)
+	go func() {
+		sum, _, err := peversion.HashFile(build.File())
+		sumCh <- hashed{sum, err}
+	}()
 	warnInsecure(a, &p)
 	steps := deploy.New(deploy.Options{
 		Build:         build,
@@ -190,9 +210,14 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	progress := rollout.NewProgress(a.io, a.quiet || a.jsonOut && !a.io.ErrTTY, plan)
 	rep := rollout.Run(ctx, plan, steps, progress)
 	progress.Close()
+	if h := <-sumCh; h.err != nil {
+		fmt.Fprintf(a.io.Err, "warning: hashing the EXE for the journal: %v\n", h.err)
+	} else {
+		rep.Build.SHA256 = h.sum
+	}
 	runID := journal.NewID(rep.Started)
 	if !o.dryRun {
-		a.record(runID, p, rep)
+		a.record(runID, p, rep, o.resumes)
 	}
 	if err := rollout.Render(a.io, rep, rollout.RenderOptions{JSON: a.jsonOut, Quiet: a.quiet, Getenv: a.getenv}); err != nil {
 		fmt.Fprintf(a.io.Err, "warning: %v\n", err)
@@ -212,7 +237,7 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 // record appends the run to the journal and keeps the EXE in the archive,
 // so rollback can redeploy it. A journal problem never fails a deploy that
 // already happened: it is a warning.
-func (a *app) record(runID string, p config.Profile, rep *rollout.Report) {
+func (a *app) record(runID string, p config.Profile, rep *rollout.Report, resumes string) {
 	dir, err := journal.DefaultDir(a.getenv, runtime.GOOS)
 	if err != nil {
 		fmt.Fprintf(a.io.Err, "warning: the run was not journaled: %v\n", err)
@@ -224,12 +249,14 @@ func (a *app) record(runID string, p config.Profile, rep *rollout.Report) {
 		staged = staged || s.Staged
 	}
 	// A stage-only run changed no running EXE: nothing to roll back to.
-	if staged && !rep.StageOnly {
-		if _, err := j.Store(rep.Build.Path, rep.Build.SHA256); err != nil {
+	if staged && !rep.StageOnly && rep.Build.SHA256 != "" {
+		if _, err := j.Store(rep.Build.File(), rep.Build.SHA256); err != nil {
 			fmt.Fprintf(a.io.Err, "warning: the EXE was not archived (rollback to it will not be possible): %v\n", err)
 		}
 	}
-	if err := j.Append(journal.NewEntry(runID, p.Name, journal.CurrentUser(a.getenv), rep)); err != nil {
+	entry := journal.NewEntry(runID, p.Name, journal.CurrentUser(a.getenv), rep)
+	entry.Resumes = resumes
+	if err := j.Append(entry); err != nil {
 		fmt.Fprintf(a.io.Err, "warning: the run was not journaled: %v\n", err)
 		return
 	}

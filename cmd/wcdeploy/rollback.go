@@ -52,8 +52,9 @@ Web Connection itself keeps no previous EXE.`,
 				return exitcode.New(exitcode.Usage, err)
 			}
 			a.logf("rolling back profile %q to %s (run %s, archived %s)", loaded.Profile.Name, e.Exe.Version, e.ID, path)
-			loaded.Profile.Exe = path
+			loaded.Profile.Exe = e.Exe.Path // reports keep the build's own name
 			loaded.Profile.DLL = ""
+			o.source = path
 			return a.runDeploy(ctx, loaded, o)
 		},
 	}
@@ -68,7 +69,8 @@ Web Connection itself keeps no previous EXE.`,
 
 // resumeProfile narrows a profile to the servers a run did not verify and
 // points it at the archived EXE of that run.
-func (a *app) resumeProfile(loaded *config.Loaded, runID string) error {
+func (a *app) resumeProfile(loaded *config.Loaded, o *deployOpts) error {
+	runID := o.resume
 	j, err := a.journal()
 	if err != nil {
 		return err
@@ -99,7 +101,9 @@ func (a *app) resumeProfile(loaded *config.Loaded, runID string) error {
 	}
 	a.logf("resuming run %s: %s on %d server(s): %s", e.ID, e.Exe.Version, len(servers), strings.Join(names, ", "))
 	loaded.Profile.Servers = servers
-	loaded.Profile.Exe = path
+	loaded.Profile.Exe = e.Exe.Path // reports keep the build's own name
 	loaded.Profile.DLL = ""
+	o.source = path
+	o.resumes = e.ID
 	return nil
 }

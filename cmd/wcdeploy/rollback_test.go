@@ -66,10 +66,15 @@ func TestRollbackEndToEnd(t *testing.T) {
 	if !strings.Contains(r.errOut, `rolling back profile "farm" to 1.1.0.0`) {
 		t.Errorf("rollback does not say what it rolls back to:\n%s", r.errOut)
 	}
-	for _, w := range []string{"web01", "web03", "1.2.0.0", "1.1.0.0"} {
+	for _, w := range []string{"web01", "web03", "1.2.0.0", "1.1.0.0", filepath.Base(exeA) + " 1.1.0.0"} {
 		if !strings.Contains(r.out, w) {
 			t.Errorf("rollback report lacks %q:\n%s", w, r.out)
 		}
+	}
+	// The build keeps its own name in the journal, though its bytes came
+	// from the archive.
+	if got := lastJournal(t, e).Exe; got.Path != exeA || got.Version != "1.1.0.0" || len(got.SHA256) != 64 {
+		t.Errorf("journal after rollback names the build %+v, want path %s", got, exeA)
 	}
 
 	// --to a version, then --to a run id.
@@ -147,6 +152,9 @@ func TestResumeAfterPartialRollout(t *testing.T) {
 		t.Fatalf("deploy --resume: exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
 	f.wantAll(t, newVersion, "after resume")
+	if got := lastJournal(t, e); got.Resumes != partial.ID || got.Exe.Path != partial.Exe.Path || got.Exe.SHA256 != partial.Exe.SHA256 {
+		t.Errorf("journal of the resumed run: resumes %q, exe %+v; want resumes %s, exe %+v", got.Resumes, got.Exe, partial.ID, partial.Exe)
+	}
 	rep := parseReport(t, r)
 	if len(rep.Servers) != 1 || rep.Servers[0].Name != "web03" || !rep.Servers[0].Verified || rep.Build.Version != newVersion {
 		t.Errorf("resume report: %+v", rep)

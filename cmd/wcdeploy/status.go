@@ -59,7 +59,7 @@ func newStatusCmd(a *app) *cobra.Command {
 func (a *app) runStatus(ctx context.Context, p config.Profile, cred credentials.Request) error {
 	doc := statusDoc{}
 	if p.Exe != "" {
-		if info, err := peversion.ReadFile(p.Exe); err == nil {
+		if info, err := peversion.ReadVersionFile(p.Exe); err == nil {
 			doc.Local = info
 		} else if !os.IsNotExist(err) {
 			fmt.Fprintf(a.io.Err, "warning: local EXE: %v\n", err)

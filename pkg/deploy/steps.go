@@ -134,7 +134,8 @@ func (s *Steps) Stage(ctx context.Context, t rollout.Target, progress func(int64
 	}
 	_, err = uploader.Upload(ctx, c, uploader.Options{
 		URL:     t.UploadURL,
-		ExePath: s.o.Build.Path,
+		ExePath: s.o.Build.File(),
+		Name:    s.o.Build.Path,
 		DLLPath: s.o.Build.DLLPath,
 		Size:    s.o.Build.Size,
 		Retries: s.o.Retries,

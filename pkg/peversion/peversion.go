@@ -53,12 +53,24 @@ func (f Fixed) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
 
 // ReadFile reads the version resource, size and SHA-256 of the file at path.
 func ReadFile(path string) (*Info, error) {
+	return readFile(path, true)
+}
+
+// ReadVersionFile reads the version resource and size of the file at path
+// without hashing it: only the headers and the resource section are read,
+// so it costs the same for a 1 MB and a 1 GB EXE. SHA256 stays empty; see
+// HashFile.
+func ReadVersionFile(path string) (*Info, error) {
+	return readFile(path, false)
+}
+
+func readFile(path string, hash bool) (*Info, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	info, err := Read(f)
+	info, err := read(f, hash)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -66,8 +78,27 @@ func ReadFile(path string) (*Info, error) {
 	return info, nil
 }
 
+// HashFile returns the hex SHA-256 and the size of the file at path.
+func HashFile(path string) (sum string, size int64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", n, fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
 // Read reads an executable from r. It hashes the whole stream once.
 func Read(r io.ReadSeeker) (*Info, error) {
+	return read(r, true)
+}
+
+func read(r io.ReadSeeker, hash bool) (*Info, error) {
 	if err := checkPE(r); err != nil {
 		return nil, err
 	}
@@ -82,6 +113,14 @@ func Read(r io.ReadSeeker) (*Info, error) {
 	info.FileVersion, info.ProductVersion, err = stringVersions(vi)
 	if err != nil {
 		return nil, err
+	}
+	if !hash {
+		n, err := r.Seek(0, io.SeekEnd)
+		if err != nil {
+			return nil, err
+		}
+		info.Size = n
+		return info, nil
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return nil, err

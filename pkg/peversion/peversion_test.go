@@ -212,3 +212,30 @@ func fixtureNames() []string {
 	}
 	return s
 }
+
+// ReadVersionFile gives the same answer as ReadFile without the hash, and
+// HashFile gives the hash ReadFile computes.
+func TestReadVersionFileAndHashFile(t *testing.T) {
+	for _, name := range []string{"enus386.exe", "de386.exe", "multi386.exe"} {
+		path := filepath.Join("testdata", name)
+		full, err := peversion.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		quick, err := peversion.ReadVersionFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if quick.SHA256 != "" || quick.FileVersion != full.FileVersion || quick.ProductVersion != full.ProductVersion ||
+			quick.Size != full.Size || quick.FixedFileVersion != full.FixedFileVersion {
+			t.Errorf("%s: ReadVersionFile %+v, ReadFile %+v", name, quick, full)
+		}
+		sum, size, err := peversion.HashFile(path)
+		if err != nil || sum != full.SHA256 || size != full.Size {
+			t.Errorf("%s: HashFile = %s %d %v, want %s %d", name, sum, size, err, full.SHA256, full.Size)
+		}
+	}
+	if _, _, err := peversion.HashFile(filepath.Join("testdata", "missing.exe")); err == nil {
+		t.Error("HashFile of a missing file: no error")
+	}
+}

@@ -28,6 +28,18 @@ type Build struct {
 	Size    int64  `json:"size"`
 	SHA256  string `json:"sha256"`
 	DLLPath string `json:"dll_path,omitempty"`
+	// Source is where the bytes are read from when that is not Path: the
+	// archived copy of a build that rollback or --resume deploys again.
+	// Reports and the journal keep naming Path.
+	Source string `json:"source,omitempty"`
+}
+
+// File is the file to read the build's bytes from.
+func (b Build) File() string {
+	if b.Source != "" {
+		return b.Source
+	}
+	return b.Path
 }
 
 // Plan says what to deploy where and how carefully.

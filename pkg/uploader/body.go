@@ -65,7 +65,18 @@ type segment struct {
 // the framing. The files stay open until Close; their size and modification
 // time are re-checked whenever reading of a file starts and ends.
 func NewBody(exePath, dllPath string) (*Body, error) {
-	base := strings.TrimSuffix(filepath.Base(exePath), filepath.Ext(exePath))
+	return NewNamedBody(exePath, dllPath, "")
+}
+
+// NewNamedBody is NewBody with the file name the server is told: name's
+// base (e.g. "Shop" of "build/Shop.exe") instead of exePath's, for an EXE
+// read from somewhere else, such as the rollback archive. An empty name
+// means exePath's.
+func NewNamedBody(exePath, dllPath, name string) (*Body, error) {
+	if name == "" {
+		name = exePath
+	}
+	base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
 	// The 7.15 module finds the EXE by a file name ending in .exe and the
 	// DLL by .dll, whatever the local files are called (§1.2).
 	files := []struct{ path, field, name, what string }{{exePath, "File", base + ".exe", "EXE"}}

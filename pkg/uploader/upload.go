@@ -27,6 +27,9 @@ type Options struct {
 	URL     string // the UploadExe.wc link
 	ExePath string
 	DLLPath string // optional companion DLL (module 7.15+)
+	// Name is the EXE's name as built ("build/Shop.exe") when ExePath is a
+	// copy under another name (the archive); the server is told this one.
+	Name string
 	// Size is the EXE's size when it was read for the plan; the upload
 	// refuses to start if the file no longer has it. 0 skips that check.
 	Size int64
@@ -53,7 +56,7 @@ func Upload(ctx context.Context, client *http.Client, o Options) (*Result, error
 	if client == nil {
 		return nil, exitcode.New(exitcode.Upload, errors.New("uploader: no HTTP client"))
 	}
-	body, err := NewBody(o.ExePath, o.DLLPath)
+	body, err := NewNamedBody(o.ExePath, o.DLLPath, o.Name)
 	if err != nil {
 		return nil, exitcode.New(exitcode.Upload, err)
 	}

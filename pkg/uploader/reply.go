@@ -163,8 +163,14 @@ func tooLarge(status int, text string, size int64) bool {
 	return false
 }
 
+// limitFor is the request limit to suggest for an EXE of size bytes: the
+// size plus framing slack, rounded up to whole MiB.
+func limitFor(size int64) int64 {
+	return (size + limitSlack + (1<<20 - 1)) &^ (1<<20 - 1)
+}
+
 func limitError(status int, size int64) error {
-	want := (size + limitSlack + (1<<20 - 1)) &^ (1<<20 - 1) // rounded up to whole MiB
+	want := limitFor(size)
 	return fmt.Errorf("the server's request size limit is below the EXE's size of %d bytes (%d): in the site's web.config set "+
 		`<requestLimits maxAllowedContentLength="%d" /> (bytes, system.webServer/security/requestFiltering) and `+
 		`<httpRuntime maxRequestLength="%d" /> (KB, system.web); for the Web Connection Web Server raise Kestrel's MaxRequestBodySize; `+

@@ -136,6 +136,15 @@ func send(ctx context.Context, client *http.Client, target string, body *Body, m
 			return nil, false, fmt.Errorf("the upload could not be sent: %w", err)
 		}
 		if transient(err) {
+			if cutOff(err) {
+				// IIS (and Kestrel) answer an over-limit upload and close
+				// the connection without reading the body: the client may
+				// see the reset before the 404.13 page (wc-protocol.md §4.5).
+				return nil, true, exitcode.New(exitcode.Upload, fmt.Errorf("the server closed the connection while the EXE was being sent: %w; "+
+					"check that the server is up, and that its request size limit allows the EXE's %d bytes (IIS answers larger uploads with 404.13 "+
+					`or a reset; in web.config raise <requestLimits maxAllowedContentLength="%d" /> and <httpRuntime maxRequestLength="%d" />)`,
+					quiet(err), body.FileSize(), limitFor(body.FileSize()), limitFor(body.FileSize())/1024))
+			}
 			return nil, true, exitcode.New(exitcode.Upload, fmt.Errorf("the connection failed during the upload: %w; check that the server is up and reachable", quiet(err)))
 		}
 		return nil, false, exitcode.New(exitcode.Upload, fmt.Errorf("the upload could not be sent: %w", quiet(err)))
@@ -167,6 +176,21 @@ func quiet(err error) error { return transport.Quiet(err) }
 // transient says whether a transport error is worth another attempt: the
 // connection was refused, reset or closed before a reply. TLS, DNS and
 // certificate errors and redirect loops are not.
+// cutOff: the server reset or closed the connection under the request
+// (not a refused or unreachable connection).
+func cutOff(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	for _, e := range []syscall.Errno{syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return errors.Is(err, net.ErrClosed)
+}
+
 func transient(err error) bool {
 	var dns *net.DNSError
 	if errors.As(err, &dns) {

@@ -211,7 +211,7 @@ func TestUploadRetries(t *testing.T) {
 		}, 2, 3, "the server is unavailable (502): Bad Gateway; try again when it is back (after 3 attempts)", exitcode.Upload},
 		{"reset, no retries", func(t *testing.T) func(int, http.ResponseWriter, *http.Request) bool {
 			return func(n int, w http.ResponseWriter, r *http.Request) bool { resetConn(t, w); return true }
-		}, 0, 1, "the connection failed during the upload", exitcode.Upload},
+		}, 0, 1, "the server closed the connection while the EXE was being sent", exitcode.Upload},
 		{"500 page is final", func(t *testing.T) func(int, http.ResponseWriter, *http.Request) bool {
 			return func(n int, w http.ResponseWriter, r *http.Request) bool {
 				io.Copy(io.Discard, r.Body)

@@ -39,7 +39,7 @@ type result struct {
 }
 
 func main() {
-	runs := flag.Int("runs", 5, "alternating runs per client for the throughput benchmark")
+	runs := flag.Int("runs", 9, "alternating runs per client for the throughput benchmark")
 	tputMiB := flag.Int64("throughput-mib", 256, "file size for the throughput benchmark (MiB)")
 	smallMiB := flag.Int64("small-mib", 10, "small file for the memory benchmark (MiB)")
 	largeMiB := flag.Int64("large-mib", 1024, "large file for the memory benchmark (MiB)")

@@ -2,7 +2,7 @@ package wcpage
 
 import (
 	"bytes"
-	"fmt"
+	"github.com/wcdeploy/wcdeploy/internal/wctest"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,37 +11,10 @@ import (
 	"testing"
 )
 
-// transcript returns the final status and body of a captured reply
-// (shared/transcripts format: '#' comment lines, then the HTTP reply). The
-// captures replaced server paths with "<run>", so Content-Length no longer
-// matches: the body is everything after the headers, less the newline the
-// capture added.
+// transcript returns the final status and body of a captured reply.
 func transcript(t testing.TB, path string) (int, []byte) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for bytes.HasPrefix(raw, []byte("#")) {
-		raw = raw[bytes.IndexByte(raw, '\n')+1:]
-	}
-	for {
-		var status int
-		if _, err := fmt.Sscanf(string(raw), "HTTP/1.1 %d", &status); err != nil {
-			t.Fatalf("%s: status line: %v", path, err)
-		}
-		end := bytes.Index(raw, []byte("\r\n\r\n"))
-		if end < 0 {
-			t.Fatalf("%s: no end of headers", path)
-		}
-		raw = raw[end+4:]
-		if status >= 200 {
-			if bytes.HasSuffix(raw, []byte("\n")) && !bytes.HasSuffix(raw, []byte("\r\n")) {
-				raw = raw[:len(raw)-1]
-			}
-			return status, raw
-		}
-	}
+	return wctest.Transcript(t, path)
 }
 
 func transcripts(t testing.TB) []string {

@@ -1,7 +1,7 @@
 // Package emulator is an HTTP emulator of the West Wind Web Connection server
 // side of a hot-swap deploy: the IIS .NET module (7.14, 7.15), the Web
 // Connection Web Server (7.26) and the legacy ISAPI wc.dll. It follows
-// /work/shared/wc-protocol.md (routing §1.1, auth §2, pages §3, upload and
+// the Web Connection protocol specification, wc-protocol.md (routing §1.1, auth §2, pages §3, upload and
 // swap §4, status §5) and reproduces the shipped module's page bytes, so
 // that wcdeploy's tests, its demo and users' pipeline trials meet what the
 // real servers answer, including their quirks. Faults can be injected per

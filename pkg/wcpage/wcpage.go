@@ -19,7 +19,7 @@ import (
 
 // MaxBytes is how much of a body Parse reads; admin pages are a few KB and a
 // status page about 13 KB, so anything beyond this is not a page we know.
-const MaxBytes = 4 << 20
+const MaxBytes = 512 << 10
 
 // Page is one admin page.
 type Page struct {

@@ -95,7 +95,7 @@ func (a *app) runDemo(ctx context.Context, swapDelay time.Duration, size int64, 
 		}
 		defer srv.Close()
 		a.logf("emulated %-5s %-15s %-6s auth=%-5s %s", d.name, d.flavor, d.culture, d.auth, srv.URL())
-		servers = append(servers, fmt.Sprintf("      - {name: %s, url: %q, flavor: %s}", d.name, srv.URL(), flavorKind(d.flavor)))
+		servers = append(servers, fmt.Sprintf("      - {name: %s, url: %q, flavor: %s}", d.name, srv.URL(), d.flavor.Kind()))
 	}
 
 	cfgPath := filepath.Join(dir, "wcdeploy.yaml")
@@ -158,16 +158,6 @@ profiles:
 	if err := a.runDeploy(ctx, loaded, &deployOpts{}); err != nil {
 		return exitcode.New(exitcode.Unexpected, fmt.Errorf("the no-op deploy failed: %w", err))
 	}
-	a.logf("\nThe demo used the same code as 'wcdeploy deploy'. Try it against one emulated server:\n  wcdeploy emulate --user deploy:secret   (then, in another terminal)\n  WCDEPLOY_PASSWORD=secret wcdeploy deploy --exe App.exe --url http://127.0.0.1:8080/ --flavor module --user deploy")
+	a.logf("\nThe demo used the same code as 'wcdeploy deploy'. Try it against one emulated server:\n  wcdeploy emulate --user deploy:secret   (then, in another terminal)\n  wcdeploy sample-exe --file-version 1.2.0.0 App.exe\n  WCDEPLOY_PASSWORD=secret wcdeploy deploy --exe App.exe --url http://127.0.0.1:8080/ --flavor module --user deploy")
 	return nil
-}
-
-func flavorKind(f emulator.Flavor) string {
-	switch f {
-	case emulator.WebServer726:
-		return "webserver"
-	case emulator.ISAPI:
-		return "isapi"
-	}
-	return "module"
 }

@@ -63,16 +63,6 @@ func writeExe(t *testing.T, dir, version string, seed byte) string {
 	return p
 }
 
-func flavorFlag(f emulator.Flavor) string {
-	switch f {
-	case emulator.WebServer726:
-		return "webserver"
-	case emulator.ISAPI:
-		return "isapi"
-	}
-	return "module"
-}
-
 func authFor(f emulator.Flavor) string {
 	if f == emulator.WebServer726 {
 		return "ntlm" // self-hosted Kestrel validates only Negotiate/NTLM
@@ -81,7 +71,7 @@ func authFor(f emulator.Flavor) string {
 }
 
 func deployArgs(exe string, srv *emulator.Server, f emulator.Flavor, extra ...string) []string {
-	return append([]string{"deploy", "--exe", exe, "--url", srv.URL(), "--flavor", flavorFlag(f), "--user", "deploy"}, extra...)
+	return append([]string{"deploy", "--exe", exe, "--url", srv.URL(), "--flavor", f.Kind(), "--user", "deploy"}, extra...)
 }
 
 func TestDeployEveryFlavorAndCulture(t *testing.T) {

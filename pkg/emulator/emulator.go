@@ -37,6 +37,18 @@ const (
 	ISAPI        Flavor = "isapi"
 )
 
+// Kind is the flavor as a wcdeploy profile names it (`flavor:` in
+// wcdeploy.yaml, --flavor): module, webserver or isapi.
+func (f Flavor) Kind() string {
+	switch f {
+	case WebServer726:
+		return "webserver"
+	case ISAPI:
+		return "isapi"
+	}
+	return "module"
+}
+
 // Flavors lists every flavor, for flag help and validation.
 var Flavors = []Flavor{Module714, Module715, WebServer726, ISAPI}
 

@@ -329,3 +329,55 @@ func TestDeployTerminalAndPlainStreams(t *testing.T) {
 		}
 	}
 }
+
+// An EXE above the default request limits is checked in preflight with a
+// body-less "Expect: 100-continue" probe: a server that would refuse it
+// stops the deploy before anything is uploaded; one that raised its limit
+// takes the deploy.
+func TestPreflightProbesTheSizeLimit(t *testing.T) {
+	const size = 31_000_000
+	exe := filepath.Join(t.TempDir(), "WcDemo.exe")
+	if err := sampleexe.WriteFile(exe, sampleexe.Options{FileVersion: "5.0.0.1", Size: size}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		flavor emulator.Flavor
+		auth   string
+		limit  int64
+		code   int
+	}{
+		{emulator.Module715, "basic", 0, 4},
+		{emulator.Module714, "ntlm", 0, 4},
+		{emulator.WebServer726, "ntlm", 0, 4},
+		{emulator.Module715, "ntlm", 64 << 20, 0},
+		{emulator.WebServer726, "basic", 64 << 20, 0},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s/%s/limit%d", c.flavor, c.auth, c.limit), func(t *testing.T) {
+			t.Parallel()
+			srv := emulator.StartT(t, emulator.Config{Flavor: c.flavor, Auth: c.auth, MaxRequestBytes: c.limit,
+				Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0"})
+			r := runCLI(t, newEnv(t), deployArgs(exe, srv, c.flavor, "--auth", c.auth)...)
+			if r.code != c.code {
+				t.Fatalf("exit %d, want %d\n%s%s", r.code, c.code, r.out, r.errOut)
+			}
+			if c.code == 0 {
+				if srv.ExeVersion() != "5.0.0.1" {
+					t.Errorf("runs %s", srv.ExeVersion())
+				}
+				return
+			}
+			for _, w := range []string{"preflight", "maxAllowedContentLength", "nothing was changed"} {
+				if !strings.Contains(r.errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, r.errOut)
+				}
+			}
+			if got := srv.BodyBytes(); got > 1<<20 {
+				t.Errorf("the server received %d body bytes: the EXE was sent into a refused request", got)
+			}
+			if srv.ExeVersion() != "1.0.0.0" || countAction(srv, "updateexe") != 0 {
+				t.Errorf("the server changed: runs %s", srv.ExeVersion())
+			}
+		})
+	}
+}

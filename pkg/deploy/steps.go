@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -252,9 +251,9 @@ func (s *Steps) Health(ctx context.Context, t rollout.Target) error {
 }
 
 func (s *Steps) checkHealth(ctx context.Context, c *http.Client, t rollout.Target, h config.Health) error {
-	target, err := resolve(t.URL, h.URL)
+	target, err := h.ResolveURL(t.URL)
 	if err != nil {
-		return fmt.Errorf("health check URL %q: %w", h.URL, err)
+		return err
 	}
 	want := h.Status
 	if want == 0 {
@@ -312,17 +311,4 @@ func probe(ctx context.Context, c *http.Client, target string, want int, contain
 		return fmt.Errorf("the page does not contain %q", contains)
 	}
 	return nil
-}
-
-// resolve makes a health URL absolute against the server's base URL.
-func resolve(base, ref string) (string, error) {
-	b, err := url.Parse(base)
-	if err != nil {
-		return "", err
-	}
-	r, err := url.Parse(ref)
-	if err != nil {
-		return "", err
-	}
-	return b.ResolveReference(r).String(), nil
 }

@@ -58,19 +58,22 @@ func warnInsecure(a *app, p *config.Profile) {
 	}
 }
 
-// loadProfile loads the profile for a credentials command; servers are
-// required because keychain entries are per server host.
-func loadProfile(a *app, fs *pflag.FlagSet) (*config.Profile, error) {
-	ld, err := config.Load(config.Options{
-		ConfigPath: a.configPath, Profile: a.profile, Getenv: a.getenv, Flags: fs, NeedServers: true,
-	})
+// credentialProfile loads the profile for a credentials command (the same
+// loading as every other command) and lists its keychain hosts: entries are
+// per user and server host, so a username and servers are required.
+func credentialProfile(a *app, fs *pflag.FlagSet) (*config.Profile, []string, error) {
+	ld, err := a.loadProfile(fs, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if ld.Profile.Username == "" {
-		return nil, exitcode.Errorf(exitcode.Usage, "profile %q has no username: set username in wcdeploy.yaml, --user or WCDEPLOY_USER (DOMAIN\\user or user@domain for Windows accounts)", ld.Profile.Name)
+		return nil, nil, exitcode.Errorf(exitcode.Usage, "profile %q has no username: set username in wcdeploy.yaml, --user or WCDEPLOY_USER (DOMAIN\\user or user@domain for Windows accounts)", ld.Profile.Name)
 	}
-	return &ld.Profile, nil
+	hosts, err := uniqueHosts(&ld.Profile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &ld.Profile, hosts, nil
 }
 
 // addProfileFlags adds the profile flags a credentials command honours and
@@ -152,7 +155,7 @@ type authStatusRow struct {
 }
 
 func runAuthStatus(ctx context.Context, a *app, o *authStatusOptions, fs *pflag.FlagSet) error {
-	p, err := loadProfile(a, fs)
+	p, _, err := credentialProfile(a, fs)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
@@ -54,7 +55,7 @@ With no config file, flags are enough:
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			loaded, err := a.loadProfile(cmd, o.resume == "")
+			loaded, err := a.loadProfile(cmd.Flags(), o.resume == "")
 			if err != nil {
 				return err
 			}
@@ -78,12 +79,12 @@ With no config file, flags are enough:
 }
 
 // loadProfile resolves the config file, profile, environment and flags.
-func (a *app) loadProfile(cmd *cobra.Command, needExe bool) (*config.Loaded, error) {
+func (a *app) loadProfile(fs *pflag.FlagSet, needExe bool) (*config.Loaded, error) {
 	return config.Load(config.Options{
 		ConfigPath: a.configPath,
 		Profile:    a.profile,
 		Getenv:     a.getenv,
-		Flags:      cmd.Flags(),
+		Flags:      fs,
 		NeedExe:    needExe,
 		// A run with no server would be an empty plan: say how to name one.
 		NeedServers: true,

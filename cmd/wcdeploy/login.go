@@ -54,11 +54,7 @@ func runLogin(ctx context.Context, a *app, o *loginOptions, fs *pflag.FlagSet) e
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	p, err := loadProfile(a, fs)
-	if err != nil {
-		return err
-	}
-	hosts, err := uniqueHosts(p)
+	p, hosts, err := credentialProfile(a, fs)
 	if err != nil {
 		return err
 	}
@@ -151,11 +147,7 @@ func runLogout(ctx context.Context, a *app, o *logoutOptions, fs *pflag.FlagSet)
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	p, err := loadProfile(a, fs)
-	if err != nil {
-		return err
-	}
-	hosts, err := uniqueHosts(p)
+	p, hosts, err := credentialProfile(a, fs)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ Web Connection itself keeps no previous EXE.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			loaded, err := a.loadProfile(cmd, false)
+			loaded, err := a.loadProfile(cmd.Flags(), false)
 			if err != nil {
 				return err
 			}

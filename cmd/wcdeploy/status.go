@@ -44,7 +44,7 @@ func newStatusCmd(a *app) *cobra.Command {
 		Short: "Show the version each server runs beside the local EXE's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			loaded, err := a.loadProfile(cmd, false)
+			loaded, err := a.loadProfile(cmd.Flags(), false)
 			if err != nil {
 				return err
 			}

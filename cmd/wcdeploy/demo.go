@@ -14,7 +14,6 @@ import (
 
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 )
 
@@ -134,14 +133,22 @@ profiles:
 	defer func() { a.getenv = parentEnv }()
 
 	exe := filepath.Join(dir, "build", "WcDemo.exe")
-	for i, v := range []string{"1.2.3.4", "1.2.3.5"} {
+	runs := []struct{ version, say string }{
+		{"1.2.3.4", "build 1.2.3.4: deploying %s (%d bytes) to %d servers"},
+		{"1.2.3.5", "build 1.2.3.5: deploying %s (%d bytes) to %d servers"},
+		{"", "deploying 1.2.3.5 again to %[3]d servers: every one already runs it, so nothing is changed"},
+	}
+	for i, r := range runs {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := sampleexe.WriteFile(exe, sampleexe.Options{FileVersion: v, Size: size, Seed: byte(i + 1), Description: "Web Connection demo server"}); err != nil {
-			return fmt.Errorf("writing the sample EXE: %w", err)
+		if r.version != "" {
+			o := sampleexe.Options{FileVersion: r.version, Size: size, Seed: byte(i + 1), Description: "Web Connection demo server"}
+			if err := sampleexe.WriteFile(exe, o); err != nil {
+				return fmt.Errorf("writing the sample EXE: %w", err)
+			}
 		}
-		a.logf("\n== build %s: deploying %s (%d bytes) to %d servers", v, exe, size, len(demoFarm))
+		a.logf("\n== "+r.say, exe, size, len(demoFarm))
 		loaded, err := config.Load(config.Options{ConfigPath: cfgPath, Getenv: a.getenv, NeedExe: true})
 		if err != nil {
 			return err
@@ -149,14 +156,6 @@ profiles:
 		if err := a.runDeploy(ctx, loaded, &deployOpts{}); err != nil {
 			return err
 		}
-	}
-	a.logf("\n== deploying 1.2.3.5 again: every server already runs it, so nothing is changed")
-	loaded, err := config.Load(config.Options{ConfigPath: cfgPath, Getenv: a.getenv, NeedExe: true})
-	if err != nil {
-		return err
-	}
-	if err := a.runDeploy(ctx, loaded, &deployOpts{}); err != nil {
-		return exitcode.New(exitcode.Unexpected, fmt.Errorf("the no-op deploy failed: %w", err))
 	}
 	a.logf("\nThe demo used the same code as 'wcdeploy deploy'. Try it against one emulated server:\n  wcdeploy emulate --user deploy:secret   (then, in another terminal)\n  wcdeploy sample-exe --file-version 1.2.0.0 App.exe\n  WCDEPLOY_PASSWORD=secret wcdeploy deploy --exe App.exe --url http://127.0.0.1:8080/ --flavor module --user deploy")
 	return nil

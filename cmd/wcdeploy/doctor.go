@@ -122,9 +122,7 @@ limits) do not change the exit code.`,
   WCDEPLOY_PASSWORD=... wcdeploy doctor --url https://web1.example.com/App/ --user 'CORP\deploy'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ld, err := config.Load(config.Options{
-				ConfigPath: a.configPath, Profile: a.profile, Getenv: a.getenv, Flags: cmd.Flags(), NeedServers: true,
-			})
+			ld, err := a.loadProfile(cmd.Flags(), false)
 			if err != nil {
 				return err
 			}

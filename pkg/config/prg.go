@@ -177,11 +177,13 @@ func commentBody(line string) (string, bool) {
 	return "", false
 }
 
-// stripInlineComment cuts an "&&" comment that is not inside a string.
-func stripInlineComment(line string) string {
+// outsideStrings calls visit with each byte offset of s that is not inside a
+// FoxPro string literal ("…", '…', or […] where a value may start), until
+// visit returns false.
+func outsideStrings(s string, visit func(i int) bool) {
 	var quote byte
-	for i := 0; i < len(line); i++ {
-		c := line[i]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
 		case quote != 0:
 			if c == quote {
@@ -189,13 +191,27 @@ func stripInlineComment(line string) string {
 			}
 		case c == '"' || c == '\'':
 			quote = c
-		case c == '[' && startsOperand(line[:i]):
+		case c == '[' && startsOperand(s[:i]):
 			quote = ']'
-		case c == '&' && i+1 < len(line) && line[i+1] == '&':
-			return line[:i]
+		default:
+			if !visit(i) {
+				return
+			}
 		}
 	}
-	return line
+}
+
+// stripInlineComment cuts an "&&" comment that is not inside a string.
+func stripInlineComment(line string) string {
+	cut := len(line)
+	outsideStrings(line, func(i int) bool {
+		if strings.HasPrefix(line[i:], "&&") {
+			cut = i
+			return false
+		}
+		return true
+	})
+	return line[:cut]
 }
 
 // startsOperand says whether '[' after prefix opens a string rather than an
@@ -276,22 +292,12 @@ func parseStore(line string) ([]string, string, bool) {
 
 func lastIndexFoldOutsideStrings(s, sep string) int {
 	found := -1
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '[' && startsOperand(s[:i]):
-			quote = ']'
-		case i+len(sep) <= len(s) && strings.EqualFold(s[i:i+len(sep)], sep):
+	outsideStrings(s, func(i int) bool {
+		if i+len(sep) <= len(s) && strings.EqualFold(s[i:i+len(sep)], sep) {
 			found = i
 		}
-	}
+		return true
+	})
 	return found
 }
 

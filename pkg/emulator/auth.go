@@ -198,41 +198,31 @@ func (s *Server) lookupUser(user, domain string) (password, identity string, ok 
 	return "", "", false
 }
 
-// isAdmin is IsAdminAuthenticated (§2.1) for the flavor.
+// isAdmin is IsAdminAuthenticated (§2.1) for the flavor. The Web Server
+// checks "none" before anyone is known and compares names case-sensitively
+// and whole; the module lower-cases both and also tries the name after a
+// domain prefix. No flavor trims the list.
 func (s *Server) isAdmin(user string) bool {
 	acct := s.cfg.AdminAccount
-	if s.cfg.Flavor == WebServer726 {
-		if strings.EqualFold(acct, "none") {
-			return true
-		}
-		if user == "" {
-			return false
-		}
-		if strings.EqualFold(acct, "any") {
-			return true
-		}
-		if acct == "" && s.cfg.EmptyAdminAccountAllows {
-			return true
-		}
-		return strings.Contains(","+acct+",", ","+user+",")
-	}
-	if user == "" {
+	webServer := s.cfg.Flavor == WebServer726
+	switch {
+	case webServer && strings.EqualFold(acct, "none"):
+		return true
+	case user == "":
 		return false
-	}
-	if strings.EqualFold(acct, "any") {
+	case strings.EqualFold(acct, "any"):
 		return true
-	}
-	if acct == "" && s.cfg.EmptyAdminAccountAllows {
+	case acct == "" && s.cfg.EmptyAdminAccountAllows:
 		return true
+	case webServer:
+		return strings.Contains(","+acct+",", ","+user+",")
 	}
 	list := "," + strings.ToLower(acct) + ","
 	if strings.Contains(list, ","+strings.ToLower(user)+",") {
 		return true
 	}
 	if i := strings.Index(user, `\`); i > 0 {
-		if strings.Contains(list, ","+strings.ToLower(user[i+1:])+",") {
-			return true
-		}
+		return strings.Contains(list, ","+strings.ToLower(user[i+1:])+",")
 	}
 	return false
 }

@@ -129,7 +129,7 @@ func readBuild(p config.Profile, source string) (rollout.Build, error) {
 // password once per host (the resolver caches stdin and prompt answers).
 func (a *app) clientsFor(ctx context.Context, p config.Profile, req credentials.Request) deploy.ClientFunc {
 	if a.credResolver == nil {
-		a.credResolver = newResolver(a, &p, a.keyring())
+		a.credResolver = newResolver(a, &p, credentials.SystemKeyring())
 	}
 	resolver := a.credResolver
 	guard := transport.NewGuard() // one refused login is not retried on every server
@@ -152,13 +152,6 @@ func (a *app) clientsFor(ctx context.Context, p config.Profile, req credentials.
 		o.Guard = guard
 		return transport.New(t.URL, o)
 	}
-}
-
-func (a *app) keyring() credentials.Keyring {
-	if a.testKeyring != nil {
-		return a.testKeyring
-	}
-	return credentials.SystemKeyring()
 }
 
 func targetsOf(p config.Profile) []rollout.Target {
@@ -195,7 +188,6 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 		SwapTimeout:   p.Timeouts.Swap,
 		StatusTimeout: p.Timeouts.Status,
 		Health:        p.Rollout.Health,
-		Backoff:       a.backoff,
 	})
 	plan := rollout.Plan{
 		Build:           build,

@@ -144,7 +144,7 @@ func runDoctor(ctx context.Context, a *app, p *config.Profile, flags credentials
 			doc.Exe = &doctorExe{Path: p.Exe, Size: st.Size()}
 		}
 	}
-	resolver := newResolver(a, p, a.keyring())
+	resolver := newResolver(a, p, credentials.SystemKeyring())
 	guard := transport.NewGuard() // a refused login is not tried on the next server
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(p.Rollout.Parallel, 4))

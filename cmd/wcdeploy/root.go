@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -31,11 +30,6 @@ type app struct {
 	// credResolver is shared by every server of a run, so a password read
 	// from stdin or a prompt is asked for once.
 	credResolver *credentials.Resolver
-	// testKeyring replaces the OS keychain in tests that do not run under
-	// scripts/test.sh's Secret Service.
-	testKeyring credentials.Keyring
-	// backoff is the first upload retry delay (tests shorten it).
-	backoff time.Duration
 
 	// reached is set once a command's own code runs, so errors before that
 	// (bad flags, bad arguments) are usage errors.

@@ -1,0 +1,68 @@
+package pool
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+func TestEachBoundsParallelism(t *testing.T) {
+	var running, peak atomic.Int32
+	var mu sync.Mutex
+	var seen []int
+	items := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+	release := make(chan struct{})
+	go func() {
+		for range items {
+			release <- struct{}{}
+		}
+	}()
+	left := Each(context.Background(), items, 3, nil, func(i int) {
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		<-release
+		mu.Lock()
+		seen = append(seen, i)
+		mu.Unlock()
+		running.Add(-1)
+	})
+	if len(left) != 0 {
+		t.Fatalf("not started: %v", left)
+	}
+	if p := peak.Load(); p > 3 || p < 1 {
+		t.Fatalf("peak parallelism %d, want 1..3", p)
+	}
+	slices.Sort(seen)
+	if !slices.Equal(seen, items) {
+		t.Fatalf("ran %v", seen)
+	}
+}
+
+func TestEachStopsStartingAfterStop(t *testing.T) {
+	var stopped atomic.Bool
+	left := Each(context.Background(), []string{"a", "b", "c", "d"}, 1, stopped.Load, func(s string) {
+		if s == "b" {
+			stopped.Store(true)
+		}
+	})
+	if !slices.Equal(left, []string{"c", "d"}) {
+		t.Fatalf("not started %v, want [c d]", left)
+	}
+}
+
+func TestEachStartsNothingOnDoneContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	left := All(ctx, []int{1, 2}, 2, func(int) { ran = true })
+	if ran || !slices.Equal(left, []int{1, 2}) {
+		t.Fatalf("ran=%v left=%v", ran, left)
+	}
+}

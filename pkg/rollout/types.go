@@ -58,6 +58,64 @@ type Plan struct {
 	StageOnly bool
 	// InterruptGrace bounds how long Ctrl-C waits for swaps in flight.
 	InterruptGrace time.Duration
+	// UploadParallel bounds concurrent uploads (0: Parallel), so swapping
+	// one server at a time need not make every upload serial.
+	UploadParallel int
+	// Hooks are the user's commands around each swap and the rollout
+	// (nil: none).
+	Hooks Hooks
+	// DrainDelay is waited after a server's before_swap hook succeeded, so
+	// a load balancer can finish the requests in flight.
+	DrainDelay time.Duration
+}
+
+// Hook points, in the order a server meets them.
+const (
+	HookBeforeRollout = "before_rollout" // after every upload, before the first swap
+	HookBeforeSwap    = "before_swap"    // right before one server's swap
+	HookAfterSwap     = "after_swap"     // after its verification and health check
+	HookAfterRollout  = "after_rollout"  // at the end, always
+)
+
+// Outcomes told to the after-hooks.
+const (
+	OutcomeOK      = "ok"
+	OutcomeFailed  = "failed"
+	OutcomeUnknown = "unknown"
+)
+
+// HookCall says which hook point is reached, for whom and with what result
+// so far. Target is nil for the run-level hooks.
+type HookCall struct {
+	Point         string // one of the Hook* constants
+	Target        *Target
+	Batch         int // the server's swap group index (-1 for run-level hooks)
+	VersionBefore string
+	// Set for the after-hooks.
+	Outcome      string // OutcomeOK, OutcomeFailed or OutcomeUnknown
+	VersionAfter string
+	ExitCode     int
+	// Output receives each line the hook prints, for live progress.
+	Output func(line string)
+}
+
+// HookResult is what a hook did, for the report and the journal.
+type HookResult struct {
+	Command    string   `json:"command"`
+	OK         bool     `json:"ok"`
+	ExitCode   int      `json:"exit_code"`
+	DurationMS int64    `json:"duration_ms"`
+	Output     []string `json:"output,omitempty"` // its last lines
+	Error      string   `json:"error,omitempty"`
+}
+
+// Hooks runs the user's commands at the hook points. Run returns nil (and
+// no error) when nothing is configured for that point. A failed hook returns
+// its result and an error naming the hook and the next step.
+type Hooks interface {
+	Run(ctx context.Context, c HookCall) (*HookResult, error)
+	// Configured lists the hook points that have a command, for --dry-run.
+	Configured() []string
 }
 
 // Running is what a server runs now, read from its status page.
@@ -101,6 +159,7 @@ const (
 	PhaseSwap      Phase = "swap"
 	PhaseVerify    Phase = "verify"
 	PhaseHealth    Phase = "health"
+	PhaseHook      Phase = "hook" // a hook runs; msg is a line of its output
 	PhaseDone      Phase = "done"
 	PhaseSkipped   Phase = "skipped"
 	PhaseFailed    Phase = "failed"
@@ -135,6 +194,9 @@ type ServerReport struct {
 	DurationMS int64  `json:"duration_ms"`
 	Error      string `json:"error,omitempty"`
 	ExitCode   int    `json:"exit_code"` // this server's own outcome
+	// The server's hooks, when configured and run.
+	BeforeSwap *HookResult `json:"before_swap,omitempty"`
+	AfterSwap  *HookResult `json:"after_swap,omitempty"`
 	err        error
 }
 
@@ -156,7 +218,10 @@ type Report struct {
 	StageOnly bool `json:"stage_only,omitempty"`
 	// Batches are the planned swap groups by server name: the canary servers
 	// one group each, then the batches of Parallel.
-	Batches  [][]string `json:"batches,omitempty"`
-	Started  time.Time  `json:"started"`
-	Duration int64      `json:"duration_ms"`
+	Batches [][]string `json:"batches,omitempty"`
+	// The run-level hooks, when configured and run.
+	BeforeRollout *HookResult `json:"before_rollout,omitempty"`
+	AfterRollout  *HookResult `json:"after_rollout,omitempty"`
+	Started       time.Time   `json:"started"`
+	Duration      int64       `json:"duration_ms"`
 }

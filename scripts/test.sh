@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 if [[ -z "${WCDEPLOY_IN_KEYRING_SESSION:-}" && -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]] \
 	&& command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
 	export WCDEPLOY_IN_KEYRING_SESSION=1
-	exec dbus-run-session -- bash "$0" "$@"
+	# dbus-daemon warns that an unprivileged user cannot raise its fd limit;
+	# that is harmless, and it is not the first thing a reader should see.
+	exec dbus-run-session -- bash "$0" "$@" 2> >(grep --line-buffered -v 'Failed to set fd limit' >&2)
 fi
 
 if [[ -n "${WCDEPLOY_IN_KEYRING_SESSION:-}" ]]; then

@@ -385,8 +385,7 @@ func (m *merger) health(raw any) ([]Health, error) {
 			if err := checkHealthURL(u); err != nil {
 				return nil, usageErr("%s: %s", src, err)
 			}
-			out = append(out, Health{URL: u, Status: DefaultHealthStatus, Timeout: DefaultHealthTimeout,
-				Retries: DefaultHealthRetries, Interval: DefaultHealthInterval})
+			out = append(out, DefaultHealth(u))
 		}
 		return out, nil
 	}
@@ -404,8 +403,8 @@ func (m *merger) health(raw any) ([]Health, error) {
 		if err := decodeStrict(item, &fh); err != nil {
 			return nil, usageErr("%s: %s (keys: url, status, contains, timeout, interval, retries)", m.fileKey(key), err)
 		}
-		h := Health{URL: strings.TrimSpace(fh.URL), Status: DefaultHealthStatus, Contains: fh.Contains,
-			Timeout: DefaultHealthTimeout, Retries: DefaultHealthRetries, Interval: DefaultHealthInterval}
+		h := DefaultHealth(strings.TrimSpace(fh.URL))
+		h.Contains = fh.Contains
 		if h.URL == "" {
 			return nil, usageErr("%s.url: is required (absolute, or relative to the server URL, e.g. default.wc)", m.fileKey(key))
 		}

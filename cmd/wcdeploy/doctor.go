@@ -252,9 +252,6 @@ func diagnose(ctx context.Context, p *config.Profile, s config.Server, exe *doct
 		}
 	}
 	connect := p.Timeouts.Connect
-	if connect <= 0 {
-		connect = transport.DefaultConnectTimeout
-	}
 
 	if !checkDNS(ctx, &d, host, connect) || !checkTCP(ctx, &d, host, port, connect) {
 		return d

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 )
 
@@ -127,21 +128,21 @@ func TestDoctor(t *testing.T) {
 		{
 			name: "healthy",
 			url: func(t *testing.T) string {
-				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic"}).URL()
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic"}).URL()
 			},
 			code: 0, check: "login", result: "ok", detail: "passes AdminAccount",
 		},
 		{
 			name: "healthy over NTLM",
 			url: func(t *testing.T) string {
-				return emulator.StartT(t, emulator.Config{Users: users, Auth: "ntlm"}).URL()
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "ntlm"}).URL()
 			},
 			code: 0, check: "auth offered", result: "ok", detail: "NTLM",
 		},
 		{
 			name: "wrong password",
 			url: func(t *testing.T) string {
-				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic"}).URL()
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic"}).URL()
 			},
 			password: "not-the-password",
 			code:     3, check: "login", result: "fail", detail: "refused the login",
@@ -149,7 +150,7 @@ func TestDoctor(t *testing.T) {
 		{
 			name: "user not in AdminAccount",
 			url: func(t *testing.T) string {
-				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic", AdminAccount: "someoneelse", AdminAccountSet: true}).URL()
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic", AdminAccount: "someoneelse", AdminAccountSet: true}).URL()
 			},
 			code: 3, check: "login", result: "fail", detail: "AdminAccount",
 		},
@@ -184,7 +185,7 @@ func TestDoctor(t *testing.T) {
 		{
 			name: "EXE too large for the default IIS limit",
 			url: func(t *testing.T) string {
-				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic"}).URL()
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic"}).URL()
 			},
 			args: []string{"--exe", bigExe},
 			code: 0, check: "size", result: "warn", detail: `maxAllowedContentLength="70000000"`,
@@ -192,7 +193,7 @@ func TestDoctor(t *testing.T) {
 		{
 			name: "EXE above ASP.NET's default maxRequestLength",
 			url: func(t *testing.T) string {
-				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic"}).URL()
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic"}).URL()
 			},
 			args: []string{"--exe", midExe},
 			code: 0, check: "size", result: "warn", detail: "<httpRuntime maxRequestLength=",
@@ -200,7 +201,7 @@ func TestDoctor(t *testing.T) {
 		{
 			name: "no challenge offered",
 			url: func(t *testing.T) string {
-				return emulator.StartT(t, emulator.Config{Users: users, Auth: "none"}).URL()
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "none"}).URL()
 			},
 			code: 3, check: "auth offered", result: "fail", detail: "without offering",
 		},
@@ -247,7 +248,7 @@ func TestDoctor(t *testing.T) {
 // TestDoctorChangesNothing runs doctor against a server and checks that it
 // only read pages: no upload, no swap, the EXE untouched.
 func TestDoctorChangesNothing(t *testing.T) {
-	srv := emulator.StartT(t, emulator.Config{Users: map[string]string{"deploy": testPassword}, Auth: "both"})
+	srv := emulatortest.Start(t, emulator.Config{Users: map[string]string{"deploy": testPassword}, Auth: "both"})
 	before := srv.ExeVersion()
 	r := runCLI(t, newEnv(t), "doctor", "--url", srv.URL(), "--user", "deploy", "--flavor", "module")
 	if r.code != 0 {
@@ -272,7 +273,7 @@ func TestDoctorChangesNothing(t *testing.T) {
 // table still reports the healthy one.
 func TestDoctorManyServers(t *testing.T) {
 	users := map[string]string{"deploy": testPassword}
-	good := emulator.StartT(t, emulator.Config{Users: users, Auth: "basic"})
+	good := emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic"})
 	cfg := filepath.Join(t.TempDir(), "wcdeploy.yaml")
 	body := "profiles:\n  prod:\n    username: deploy\n    flavor: module\n    servers:\n" +
 		"      - {name: good, url: \"" + good.URL() + "\"}\n" +

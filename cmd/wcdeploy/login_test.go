@@ -13,6 +13,7 @@ import (
 
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
@@ -120,7 +121,7 @@ func noPassword(t *testing.T, outs ...string) {
 }
 
 func TestLoginVerifiesThenStoresPerHost(t *testing.T) {
-	em := emulator.StartT(t, emulator.Config{Auth: emulator.AuthNTLM, Domain: "WCEMU", Users: map[string]string{`WCEMU\deploy`: loginPW}})
+	em := emulatortest.Start(t, emulator.Config{Auth: emulator.AuthNTLM, Domain: "WCEMU", Users: map[string]string{`WCEMU\deploy`: loginPW}})
 	cfg := twoServerConfig(t, em)
 	kr := &memKeyring{entries: map[string]string{}}
 
@@ -166,7 +167,7 @@ func TestLoginVerifiesThenStoresPerHost(t *testing.T) {
 }
 
 func TestLoginRefusedStoresNothing(t *testing.T) {
-	em := emulator.StartT(t, emulator.Config{Auth: emulator.AuthBoth, Domain: "WCEMU", Users: map[string]string{`WCEMU\deploy`: "other"}})
+	em := emulatortest.Start(t, emulator.Config{Auth: emulator.AuthBoth, Domain: "WCEMU", Users: map[string]string{`WCEMU\deploy`: "other"}})
 	kr := &memKeyring{entries: map[string]string{}}
 	s, out, errOut := ui.Test(loginPW + "\n")
 	code, err := credRun(t, s, nil, kr, "login", "--config", twoServerConfig(t, em), "--password-stdin")
@@ -180,7 +181,7 @@ func TestLoginRefusedStoresNothing(t *testing.T) {
 }
 
 func TestLoginPrompt(t *testing.T) {
-	em := emulator.StartT(t, emulator.Config{Auth: emulator.AuthBasic, Users: map[string]string{`deploy`: loginPW}})
+	em := emulatortest.Start(t, emulator.Config{Auth: emulator.AuthBasic, Users: map[string]string{`deploy`: loginPW}})
 	kr := &memKeyring{entries: map[string]string{}}
 	s, out, errOut := ui.Test("")
 	s.InTTY, s.ErrTTY = true, true

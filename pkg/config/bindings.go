@@ -121,32 +121,6 @@ const (
 	flagHealthURL = "health-url"
 )
 
-// Defaults returns the profile values used when nothing sets them.
-func Defaults() Profile {
-	return Profile{
-		Auth:   AuthAuto,
-		Flavor: FlavorModule,
-		Timeouts: Timeouts{
-			Connect:  10 * time.Second,
-			Response: 60 * time.Second,
-			Swap:     120 * time.Second,
-			Status:   30 * time.Second,
-			Keychain: 5 * time.Second,
-		},
-		Retries:     3,
-		Rollout:     Rollout{Parallel: 4, Canary: 1, MaxFailures: 0},
-		ArchiveKeep: 5,
-	}
-}
-
-// Health check defaults, for entries that leave fields out.
-const (
-	DefaultHealthStatus   = 200
-	DefaultHealthTimeout  = 10 * time.Second
-	DefaultHealthRetries  = 5
-	DefaultHealthInterval = 2 * time.Second
-)
-
 // AddFlags defines every profile-level flag on fs, plus the flags that build
 // or select servers. Flags are typed for help and parsing, but carry no
 // defaults of their own: an unset flag never hides the environment or file.

@@ -25,6 +25,7 @@ type merger struct {
 	getenv        func(string) string
 	flags         *pflag.FlagSet
 	sources       map[string]string // key -> where its value came from
+	fd            *fileData         // the file, for line numbers; nil without one
 }
 
 // layer says which layer a value came from.
@@ -37,8 +38,24 @@ const (
 	fromFlag
 )
 
-func (m *merger) fileKey(key string) string {
+func (m *merger) fileKey(key string) string { return m.fileKeyOn(key, key) }
+
+// fileKeyOn names key with the line lineKey is written on, when known.
+func (m *merger) fileKeyOn(key, lineKey string) string {
+	if l := m.fd.line(m.profile, lineKey); l > 0 {
+		return fmt.Sprintf("%s:%d: profile %q: %s", m.file, l, m.profile, key)
+	}
 	return fmt.Sprintf("%s: profile %q: %s", m.file, m.profile, key)
+}
+
+// strictKey names the item key for a decodeStrict error: on the unknown
+// key's line when that is what went wrong.
+func (m *merger) strictKey(key string, err error) string {
+	var uk *unknownKeyError
+	if errors.As(err, &uk) {
+		return m.fileKeyOn(key, key+"."+uk.key)
+	}
+	return m.fileKey(key)
 }
 
 // flagValue returns the flag's text when it was set on the command line.
@@ -385,8 +402,7 @@ func (m *merger) health(raw any) ([]Health, error) {
 			if err := checkHealthURL(u); err != nil {
 				return nil, usageErr("%s: %s", src, err)
 			}
-			out = append(out, Health{URL: u, Status: DefaultHealthStatus, Timeout: DefaultHealthTimeout,
-				Retries: DefaultHealthRetries, Interval: DefaultHealthInterval})
+			out = append(out, DefaultHealth(u))
 		}
 		return out, nil
 	}
@@ -402,25 +418,25 @@ func (m *merger) health(raw any) ([]Health, error) {
 		key := fmt.Sprintf("rollout.health[%d]", i)
 		var fh fileHealth
 		if err := decodeStrict(item, &fh); err != nil {
-			return nil, usageErr("%s: %s (keys: url, status, contains, timeout, interval, retries)", m.fileKey(key), err)
+			return nil, usageErr("%s: %s (keys: url, status, contains, timeout, interval, retries)", m.strictKey(key, err), err)
 		}
-		h := Health{URL: strings.TrimSpace(fh.URL), Status: DefaultHealthStatus, Contains: fh.Contains,
-			Timeout: DefaultHealthTimeout, Retries: DefaultHealthRetries, Interval: DefaultHealthInterval}
+		h := DefaultHealth(strings.TrimSpace(fh.URL))
+		h.Contains = fh.Contains
 		if h.URL == "" {
-			return nil, usageErr("%s.url: is required (absolute, or relative to the server URL, e.g. default.wc)", m.fileKey(key))
+			return nil, usageErr("%s: is required (absolute, or relative to the server URL, e.g. default.wc)", m.fileKeyOn(key+".url", key))
 		}
 		if err := checkHealthURL(h.URL); err != nil {
-			return nil, usageErr("%s.url: %s", m.fileKey(key), err)
+			return nil, usageErr("%s: %s", m.fileKey(key+".url"), err)
 		}
 		if fh.Status != nil {
 			if *fh.Status < 100 || *fh.Status > 599 {
-				return nil, usageErr("%s.status: must be an HTTP status between 100 and 599, got %d", m.fileKey(key), *fh.Status)
+				return nil, usageErr("%s: must be an HTTP status between 100 and 599, got %d", m.fileKey(key+".status"), *fh.Status)
 			}
 			h.Status = *fh.Status
 		}
 		if fh.Retries != nil {
 			if *fh.Retries < 0 {
-				return nil, usageErr("%s.retries: must not be negative, got %d", m.fileKey(key), *fh.Retries)
+				return nil, usageErr("%s: must not be negative, got %d", m.fileKey(key+".retries"), *fh.Retries)
 			}
 			h.Retries = *fh.Retries
 		}
@@ -435,10 +451,10 @@ func (m *merger) health(raw any) ([]Health, error) {
 			}
 			v, err := toDuration(d.text)
 			if err != nil {
-				return nil, usageErr("%s.%s: %s", m.fileKey(key), d.name, err)
+				return nil, usageErr("%s: %s", m.fileKey(key+"."+d.name), err)
 			}
 			if v < 0 || (d.positive && v == 0) {
-				return nil, usageErr("%s.%s: must be a positive duration, got %s", m.fileKey(key), d.name, v)
+				return nil, usageErr("%s: must be a positive duration, got %s", m.fileKey(key+"."+d.name), v)
 			}
 			*d.into = v
 		}
@@ -469,10 +485,15 @@ func decodeStrict(in, out any) error {
 	}
 	if len(md.Unused) > 0 {
 		sort.Strings(md.Unused)
-		return fmt.Errorf("unknown key %q", md.Unused[0])
+		return &unknownKeyError{md.Unused[0]}
 	}
 	return nil
 }
+
+// unknownKeyError is a key decodeStrict does not know.
+type unknownKeyError struct{ key string }
+
+func (e *unknownKeyError) Error() string { return fmt.Sprintf("unknown key %q", e.key) }
 
 func splitList(s string) []string {
 	var out []string

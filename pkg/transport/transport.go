@@ -36,14 +36,13 @@ const (
 	AuthNTLM  = "ntlm"  // NTLM/Negotiate only
 )
 
-// DefaultConnectTimeout bounds dialling and the TLS handshake when
-// Options.ConnectTimeout is 0.
-const DefaultConnectTimeout = 15 * time.Second
-
 // MaxRedirects is how many redirects a request may follow.
 const MaxRedirects = 5
 
-// Options configure the client for one server.
+// Options configure the client for one server. The caller decides every
+// value (wcdeploy's defaults live in pkg/config); a zero duration means no
+// limit of the client's own, leaving the request's context to bound it, and
+// a negative one is refused.
 type Options struct {
 	// Auth is auto (default), basic or ntlm.
 	Auth string
@@ -57,7 +56,8 @@ type Options struct {
 	// AllowInsecureHTTP permits Basic (clear-text password) over plain
 	// http:// to a host that is not loopback.
 	AllowInsecureHTTP bool
-	// ConnectTimeout bounds dialling and the TLS handshake (default 15 s).
+	// ConnectTimeout bounds dialling and the TLS handshake (0: only the
+	// request's context does).
 	ConnectTimeout time.Duration
 	// ResponseHeaderTimeout bounds the wait for a reply's headers after the
 	// request went out (0: no limit; the swap takes seconds).
@@ -121,10 +121,10 @@ func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context,
 		}
 		tlsConf.RootCAs = pool
 	}
-	connect := o.ConnectTimeout
-	if connect <= 0 {
-		connect = DefaultConnectTimeout
+	if o.ConnectTimeout < 0 || o.ResponseHeaderTimeout < 0 {
+		return nil, exitcode.Errorf(exitcode.Usage, "timeouts for %s must not be negative (connect %s, response %s)", u.Host, o.ConnectTimeout, o.ResponseHeaderTimeout)
 	}
+	connect := o.ConnectTimeout
 	proxy := o.Proxy
 	if proxy == nil {
 		proxy = http.ProxyFromEnvironment

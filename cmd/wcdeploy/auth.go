@@ -1,21 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/wcdeploy/wcdeploy/internal/output"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
-
-func init() { extraCommands = append(extraCommands, newAuthCmd) }
 
 // Helpers shared by the commands that need credentials (login, logout,
 // auth status, deploy).
@@ -107,8 +105,7 @@ func uniqueHosts(p *config.Profile) ([]string, error) {
 }
 
 type authStatusOptions struct {
-	req     credentials.Request
-	keyring credentials.Keyring
+	req credentials.Request
 }
 
 func newAuthCmd(a *app) *cobra.Command {
@@ -122,10 +119,7 @@ func newAuthCmd(a *app) *cobra.Command {
 }
 
 func newAuthStatusCmd(a *app) *cobra.Command {
-	return authStatusCmd(a, &authStatusOptions{keyring: credentials.SystemKeyring()})
-}
-
-func authStatusCmd(a *app, o *authStatusOptions) *cobra.Command {
+	o := &authStatusOptions{}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show, per server, the user and which password source a deploy would use",
@@ -145,7 +139,15 @@ contacts no server. It exits with 3 when some server has no password source.`,
 	return cmd
 }
 
-type authStatusRow struct {
+// AuthStatus is the document 'wcdeploy auth status --json' prints.
+type AuthStatus struct {
+	Profile string             `json:"profile"`
+	OK      bool               `json:"ok"`
+	Servers []AuthStatusServer `json:"servers"`
+}
+
+// AuthStatusServer says where one server's password would come from.
+type AuthStatusServer struct {
 	Name   string `json:"name"`
 	URL    string `json:"url"`
 	User   string `json:"user"`
@@ -159,11 +161,11 @@ func runAuthStatus(ctx context.Context, a *app, o *authStatusOptions, fs *pflag.
 	if err != nil {
 		return err
 	}
-	r := newResolver(a, p, o.keyring)
-	rows := make([]authStatusRow, 0, len(p.Servers))
+	r := newResolver(a, p, a.keyring)
+	doc := AuthStatus{Profile: p.Name, Servers: make([]AuthStatusServer, 0, len(p.Servers))}
 	var firstErr error
 	for _, s := range p.Servers {
-		row := authStatusRow{Name: s.Name, URL: s.URL, User: p.Username}
+		row := AuthStatusServer{Name: s.Name, URL: s.URL, User: p.Username}
 		req, err := credentialRequest(p, s, o.req)
 		if err == nil {
 			row.Host = req.Host
@@ -180,42 +182,34 @@ func runAuthStatus(ctx context.Context, a *app, o *authStatusOptions, fs *pflag.
 				firstErr = err
 			}
 		}
-		rows = append(rows, row)
+		doc.Servers = append(doc.Servers, row)
 	}
-
-	if a.jsonOut {
-		doc := struct {
-			Profile string          `json:"profile"`
-			OK      bool            `json:"ok"`
-			Servers []authStatusRow `json:"servers"`
-		}{p.Name, firstErr == nil, rows}
-		enc := json.NewEncoder(a.out())
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return err
-		}
-	} else {
-		tw := tabwriter.NewWriter(a.out(), 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SERVER\tUSER\tHOST\tPASSWORD FROM")
-		for _, row := range rows {
-			src := row.Source
-			if src == "" {
-				src = "none"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", row.Name, row.User, row.Host, src)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		for _, row := range rows {
-			if row.Error != "" {
-				fmt.Fprintf(a.io.Err, "wcdeploy: %s: %s\n", row.Name, row.Error)
-			}
-		}
+	doc.OK = firstErr == nil
+	if err := printAuthStatus(a, doc); err != nil {
+		return err
 	}
 	if firstErr != nil {
 		// Every row already says what is missing.
 		return reportedError(firstErr)
+	}
+	return nil
+}
+
+func printAuthStatus(a *app, doc AuthStatus) error {
+	if a.jsonOut {
+		return output.JSON(a.out(), doc)
+	}
+	t := output.Table{Header: []string{"SERVER", "USER", "HOST", "PASSWORD FROM"}}
+	for _, row := range doc.Servers {
+		t.Add(row.Name, row.User, row.Host, cmp.Or(row.Source, "none"))
+	}
+	if err := t.Write(a.out()); err != nil {
+		return err
+	}
+	for _, row := range doc.Servers {
+		if row.Error != "" {
+			fmt.Fprintf(a.io.Err, "wcdeploy: %s: %s\n", row.Name, row.Error)
+		}
 	}
 	return nil
 }

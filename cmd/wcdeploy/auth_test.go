@@ -68,7 +68,7 @@ func TestAuthStatusSources(t *testing.T) {
 				if jsonOut {
 					var doc struct {
 						OK      bool            `json:"ok"`
-						Servers []authStatusRow `json:"servers"`
+						Servers []AuthStatusServer `json:"servers"`
 					}
 					if err := json.Unmarshal(out.Bytes(), &doc); err != nil || len(doc.Servers) != 1 {
 						t.Fatalf("json %q: %v", out, err)

@@ -1,24 +1,13 @@
 package main
 
 import (
-	"io"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
-	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 )
-
-// completionHooks run on the finished command tree (see newRootCmd), for
-// settings that need every command to exist first.
-var completionHooks []func(a *app, root *cobra.Command)
-
-func init() { completionHooks = append(completionHooks, registerCompletions) }
 
 // registerCompletions adds dynamic completion of profile, server and group
 // names. The completions only read the config file: a shell calls them on
@@ -46,47 +35,17 @@ func registerCompletions(a *app, root *cobra.Command) {
 	walk(root)
 }
 
-// profileNames lists the profiles of the config file. It reads the file
-// itself because loading a profile fails exactly when the user has not
-// picked one yet, which is when completion is wanted.
+// profileNames lists the profiles of the config file, the default one
+// described as such.
 func profileNames(a *app) []cobra.Completion {
-	path := a.configPath
-	if path == "" {
-		path = a.getenv(config.EnvPrefix + "CONFIG")
-	}
-	if path == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil
-		}
-		if path, err = config.Find(wd); err != nil || path == "" {
-			return nil
-		}
-	}
-	f, err := os.Open(filepath.Clean(path))
+	wd, err := a.getwd()
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
-	if err != nil {
-		return nil
-	}
-	var doc struct {
-		DefaultProfile string               `yaml:"default_profile"`
-		Profiles       map[string]yaml.Node `yaml:"profiles"`
-	}
-	if yaml.Unmarshal(data, &doc) != nil {
-		return nil
-	}
-	names := make([]string, 0, len(doc.Profiles))
-	for n := range doc.Profiles {
-		names = append(names, strings.ToLower(n))
-	}
-	sort.Strings(names)
+	names, def := config.ProfileNames(a.configPath, a.getenv, wd)
 	out := make([]cobra.Completion, 0, len(names))
 	for _, n := range names {
-		if strings.EqualFold(n, doc.DefaultProfile) {
+		if strings.EqualFold(n, def) {
 			out = append(out, cobra.CompletionWithDesc(n, "default profile"))
 		} else {
 			out = append(out, n)

@@ -1,28 +1,16 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"runtime"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wcdeploy/wcdeploy/internal/output"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/journal"
 )
-
-func init() { extraCommands = append(extraCommands, newHistoryCmd) }
-
-func (a *app) journal() (*journal.Journal, error) {
-	dir, err := journal.DefaultDir(a.getenv, runtime.GOOS)
-	if err != nil {
-		return nil, exitcode.New(exitcode.Usage, err)
-	}
-	return journal.Open(dir), nil
-}
 
 func newHistoryCmd(a *app) *cobra.Command {
 	var limit int
@@ -51,19 +39,16 @@ func newHistoryCmd(a *app) *cobra.Command {
 				runs = runs[:limit]
 			}
 			if a.jsonOut {
-				enc := json.NewEncoder(a.out())
-				enc.SetIndent("", "  ")
 				if runs == nil {
 					runs = []journal.Entry{}
 				}
-				return enc.Encode(runs)
+				return output.JSON(a.out(), runs)
 			}
 			if len(runs) == 0 {
 				fmt.Fprintf(a.out(), "no runs in %s\n", j.Path())
 				return nil
 			}
-			tw := tabwriter.NewWriter(a.out(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "RUN\tTIME\tPROFILE\tVERSION\tSERVERS\tRESULT")
+			t := output.Table{Header: []string{"RUN", "TIME", "PROFILE", "VERSION", "SERVERS", "RESULT"}}
 			for _, e := range runs {
 				verified := 0
 				for _, s := range e.Servers {
@@ -75,10 +60,10 @@ func newHistoryCmd(a *app) *cobra.Command {
 				if e.DryRun {
 					result = "dry run"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d current\t%s (%d)\n", e.ID, e.Time.Local().Format(time.DateTime),
-					e.Profile, e.Exe.Version, verified, len(e.Servers), result, e.ExitCode)
+				t.Add(e.ID, e.Time.Local().Format(time.DateTime), e.Profile, e.Exe.Version,
+					fmt.Sprintf("%d/%d current", verified, len(e.Servers)), fmt.Sprintf("%s (%d)", result, e.ExitCode))
 			}
-			return tw.Flush()
+			return t.Write(a.out())
 		},
 	}
 	cmd.Flags().IntVarP(&limit, "limit", "n", 20, "show at most N runs (0: all)")

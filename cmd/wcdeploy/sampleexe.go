@@ -10,8 +10,6 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 )
 
-func init() { extraCommands = append(extraCommands, newSampleExeCmd) }
-
 func newSampleExeCmd(a *app) *cobra.Command {
 	var fileVersion string
 	var size int64

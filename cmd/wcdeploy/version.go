@@ -1,12 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wcdeploy/wcdeploy/internal/output"
 )
 
 // Set by the release build: -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -16,7 +17,8 @@ var (
 	date    = ""
 )
 
-type versionInfo struct {
+// VersionInfo is what 'wcdeploy version --json' prints.
+type VersionInfo struct {
 	Version string `json:"version"`
 	Commit  string `json:"commit"`
 	Date    string `json:"date"`
@@ -25,8 +27,8 @@ type versionInfo struct {
 	Arch    string `json:"arch"`
 }
 
-func currentVersion() versionInfo {
-	v := versionInfo{Version: version, Commit: commit, Date: date, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
+func currentVersion() VersionInfo {
+	v := VersionInfo{Version: version, Commit: commit, Date: date, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			switch {
@@ -51,9 +53,7 @@ func newVersionCmd(a *app) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v := currentVersion()
 			if a.jsonOut {
-				enc := json.NewEncoder(a.out())
-				enc.SetIndent("", "  ")
-				return enc.Encode(v)
+				return output.JSON(a.out(), v)
 			}
 			fmt.Fprintf(a.out(), "wcdeploy %s\n", v.Version)
 			if v.Commit != "" {

@@ -11,6 +11,7 @@ import (
 	"github.com/wcdeploy/wcdeploy/internal/output"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
+	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
@@ -29,24 +30,14 @@ func newResolver(a *app, p *config.Profile, kr credentials.Keyring) *credentials
 	return r
 }
 
-// credentialRequest is the credential request for one server: the profile's
-// user on the server's host, plus the --password-* flags.
+// credentialRequest and transportOptions are deploy's, for the commands
+// that check one server themselves.
 func credentialRequest(p *config.Profile, s config.Server, flags credentials.Request) (credentials.Request, error) {
-	host, err := credentials.HostOf(s.URL)
-	if err != nil {
-		return credentials.Request{}, err
-	}
-	flags.User, flags.Host = p.Username, host
-	return flags, nil
+	return deploy.CredentialRequest(p, s, flags)
 }
 
-// transportOptions maps a profile to the HTTP client options for its servers.
 func transportOptions(p *config.Profile, password string) transport.Options {
-	return transport.Options{
-		Auth: p.Auth, User: p.Username, Password: password,
-		CAFile: p.CAFile, InsecureSkipVerify: p.InsecureSkipVerify, AllowInsecureHTTP: p.AllowInsecureHTTP,
-		ConnectTimeout: p.Timeouts.Connect, ResponseHeaderTimeout: p.Timeouts.Response,
-	}
+	return deploy.TransportOptions(p, password)
 }
 
 // warnInsecure says once that certificate checks are off.
@@ -67,7 +58,7 @@ func credentialProfile(a *app, fs *pflag.FlagSet) (*config.Profile, []string, er
 	if ld.Profile.Username == "" {
 		return nil, nil, exitcode.Errorf(exitcode.Usage, "profile %q has no username: set username in wcdeploy.yaml, --user or WCDEPLOY_USER (DOMAIN\\user or user@domain for Windows accounts)", ld.Profile.Name)
 	}
-	hosts, err := uniqueHosts(&ld.Profile)
+	hosts, err := deploy.KeychainHosts(&ld.Profile)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -85,23 +76,6 @@ func addProfileFlags(fs *pflag.FlagSet) {
 			_ = fs.MarkHidden(name)
 		}
 	}
-}
-
-// uniqueHosts lists the keychain hosts of the profile's servers, in order.
-func uniqueHosts(p *config.Profile) ([]string, error) {
-	var hosts []string
-	seen := map[string]bool{}
-	for _, s := range p.Servers {
-		h, err := credentials.HostOf(s.URL)
-		if err != nil {
-			return nil, err
-		}
-		if !seen[h] {
-			seen[h] = true
-			hosts = append(hosts, h)
-		}
-	}
-	return hosts, nil
 }
 
 type authStatusOptions struct {

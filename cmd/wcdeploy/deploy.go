@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,7 +13,6 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
 
 // deployOptions are a deploy's (or rollback's) choices.
@@ -94,33 +92,13 @@ func (a *app) resumeProfile(loaded *config.Loaded, o *deployOptions) error {
 	return nil
 }
 
-// clientsFor builds one authenticated client per server, resolving the
-// password once per host (the resolver caches stdin and prompt answers).
+// clientsFor gives each server its authenticated client; the resolver is
+// shared by every run of the process, so a password is asked for once.
 func (a *app) clientsFor(ctx context.Context, p config.Profile, req credentials.Request) deploy.ClientFunc {
 	if a.credResolver == nil {
 		a.credResolver = newResolver(a, &p, a.keyring)
 	}
-	resolver := a.credResolver
-	guard := transport.NewGuard() // one refused login is not retried on every server
-	return func(t rollout.Target) (*http.Client, error) {
-		password := ""
-		if p.Username != "" {
-			r, err := credentialRequest(&p, config.Server{URL: t.URL}, req)
-			if err != nil {
-				return nil, err
-			}
-			cred, err := resolver.Resolve(ctx, r)
-			if err != nil {
-				return nil, err
-			}
-			password = cred.Password
-		}
-		o := transportOptions(&p, password)
-		// The swap holds the reply for seconds: the header wait must allow it.
-		o.ResponseHeaderTimeout = max(p.Timeouts.Response, p.Timeouts.Swap)
-		o.Guard = guard
-		return a.newClient(t.URL, o)
-	}
+	return deploy.Clients(ctx, p, a.credResolver, req, a.newClient)
 }
 
 // runDeploy runs the flow: plan, the rollout (preflight, stage, swap,

@@ -10,8 +10,8 @@ import (
 
 	"github.com/wcdeploy/wcdeploy/internal/output"
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
+	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
 
 type loginOptions struct {
@@ -68,18 +68,7 @@ func runLogin(ctx context.Context, a *app, o *loginOptions, fs *pflag.FlagSet) e
 	verified := ""
 	if !o.noVerify {
 		warnInsecure(a, p)
-		c, err := a.newClient(first.URL, transportOptions(p, cred.Password))
-		if err != nil {
-			return err
-		}
-		defer c.CloseIdleConnections()
-		page := first.StatusURL
-		if page == "" {
-			page = first.URL
-		}
-		vctx, cancel := context.WithTimeout(ctx, p.Timeouts.Status)
-		defer cancel()
-		if err := transport.Login(vctx, c, page); err != nil {
+		if err := deploy.CheckLogin(ctx, p, first, cred.Password, a.newClient); err != nil {
 			return fmt.Errorf("%s: the password was not stored: %w", first.Name, err)
 		}
 		verified = first.Name

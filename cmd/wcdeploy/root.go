@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"runtime"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
+	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/transport"
@@ -26,7 +26,7 @@ type deps struct {
 	getenv  func(string) string
 	keyring credentials.Keyring
 	// newClient builds the HTTP client for one server.
-	newClient func(serverURL string, o transport.Options) (*http.Client, error)
+	newClient deploy.NewClientFunc
 	// getwd is the folder relative paths start at.
 	getwd func() (string, error)
 	goos  string

@@ -22,15 +22,15 @@ func main() {
 // run executes the command line with the system's keychain, HTTP clients
 // and folders, and returns the process exit code.
 func run(args []string, s *ui.Streams, getenv func(string) string) int {
-	return execute(args, systemDeps(s, getenv))
+	return execute(context.Background(), args, systemDeps(s, getenv))
 }
 
 // execute runs the command line with d. It makes the one context every
-// command runs under, ended by Ctrl-C or SIGTERM, prints the error once and
-// maps it to the exit code. A panic is a bug: exit 1 with a short line, the
-// stack only with -v.
-func execute(args []string, d deps) (code int) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+// command runs under, ended by Ctrl-C or SIGTERM (or when parent ends),
+// prints the error once and maps it to the exit code. A panic is a bug:
+// exit 1 with a short line, the stack only with -v.
+func execute(parent context.Context, args []string, d deps) (code int) {
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a := &app{deps: d}
 	defer func() {

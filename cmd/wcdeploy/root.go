@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,11 +30,13 @@ type deps struct {
 	newClient deploy.NewClientFunc
 	// getwd is the folder relative paths start at.
 	getwd func() (string, error)
-	goos  string
+	// now is the clock (certificate expiry, for one).
+	now  func() time.Time
+	goos string
 }
 
 func systemDeps(s *ui.Streams, getenv func(string) string) deps {
-	return deps{io: s, getenv: getenv, keyring: credentials.SystemKeyring(), newClient: transport.New, getwd: os.Getwd, goos: runtime.GOOS}
+	return deps{io: s, getenv: getenv, keyring: credentials.SystemKeyring(), newClient: transport.New, getwd: os.Getwd, now: time.Now, goos: runtime.GOOS}
 }
 
 // app is what every command shares: the dependencies and the global flags.

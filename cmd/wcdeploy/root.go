@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wcdeploy/wcdeploy/internal/completion"
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
 	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
@@ -120,7 +121,12 @@ swaps it in, and verifies that the server now runs exactly that build.`,
 		newSampleExeCmd(a),
 		newGenDocsCmd(a),
 	)
-	registerCompletions(a, root) // needs every command in place
+	completion.Register(root, completion.Source{ // needs every command in place
+		ConfigPath: func() string { return a.configPath },
+		Profile:    func() string { return a.profile },
+		Getenv:     a.getenv,
+		Getwd:      a.getwd,
+	})
 	return root
 }
 

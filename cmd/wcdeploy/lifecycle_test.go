@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/transport"
 	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
 
@@ -75,5 +78,35 @@ func TestCommandsHonourInterrupt(t *testing.T) {
 				t.Error("the password appeared in the output")
 			}
 		})
+	}
+}
+
+// The HTTP client factory is a dependency: status asks it for one client
+// per server, with the profile's user and the password from the
+// environment.
+func TestStatusBuildsClientsThroughTheFactory(t *testing.T) {
+	f := startFleet(t, 2, "parallel: 2", nil)
+	e := newEnv(t)
+	s, out, errOut := ui.Test("")
+	d := systemDeps(s, e.get)
+	var mu sync.Mutex
+	asked := map[string]transport.Options{}
+	d.newClient = func(u string, o transport.Options) (*http.Client, error) {
+		mu.Lock()
+		asked[u] = o
+		mu.Unlock()
+		return transport.New(u, o)
+	}
+	if code := execute(t.Context(), []string{"--config", f.config, "status", "--json"}, d); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if len(asked) != 2 {
+		t.Fatalf("clients built for %v, want the 2 servers", asked)
+	}
+	for _, srv := range f.servers {
+		o, ok := asked[srv.URL()]
+		if !ok || o.User != "deploy" || o.Password != testPassword || o.Guard == nil {
+			t.Errorf("client for %s: built %v, user %q, password from the environment %v, guard %v", srv.URL(), ok, o.User, o.Password == testPassword, o.Guard != nil)
+		}
 	}
 }

@@ -2,22 +2,19 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wcdeploy/wcdeploy/internal/golden"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const testPassword = "s3cret-Pa55word!"
 
@@ -270,19 +267,7 @@ func TestDeployHumanOutputGolden(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
 	got := "== stdout\n" + normalise(r.out) + "== stderr\n" + normalise(r.errOut)
-	golden := filepath.Join("testdata", "deploy-one-server.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", golden, got, want)
-	}
+	golden.Assert(t, "deploy-one-server", []byte(got))
 }
 
 func TestDeployNeedsCredentialInCI(t *testing.T) {

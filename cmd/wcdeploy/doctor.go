@@ -27,8 +27,6 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
 
-func init() { extraCommands = append(extraCommands, newDoctorCmd) }
-
 // Default upload limits of a stock IIS application (wc-protocol.md §4.5).
 const (
 	iisMaxAllowedContentLength = 30_000_000 // requestFiltering, bytes
@@ -144,7 +142,7 @@ func runDoctor(ctx context.Context, a *app, p *config.Profile, flags credentials
 			doc.Exe = &doctorExe{Path: p.Exe, Size: st.Size()}
 		}
 	}
-	resolver := newResolver(a, p, credentials.SystemKeyring())
+	resolver := newResolver(a, p, a.keyring)
 	guard := transport.NewGuard() // a refused login is not tried on the next server
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(p.Rollout.Parallel, 4))

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
@@ -57,26 +55,18 @@ func (m *memKeyring) Delete(service, account string) error {
 	return nil
 }
 
-// credRun runs the command line like run does, with the credential
-// commands wired to kr instead of the OS keychain.
+// credRun runs the command line like run does, with the OS keychain
+// replaced by kr.
 func credRun(t *testing.T, s *ui.Streams, getenv func(string) string, kr credentials.Keyring, args ...string) (exitcode.Code, error) {
 	t.Helper()
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	a := &app{io: s, getenv: getenv}
-	root := newRootCmd(a)
-	for _, c := range root.Commands() {
-		switch c.Name() {
-		case "login", "logout", "auth":
-			root.RemoveCommand(c)
-		}
-	}
-	auth := &cobra.Command{Use: "auth"}
-	auth.AddCommand(authStatusCmd(a, &authStatusOptions{keyring: kr}))
-	root.AddCommand(loginCmd(a, &loginOptions{keyring: kr}), logoutCmd(a, &logoutOptions{keyring: kr}), auth)
+	d := systemDeps(s, getenv)
+	d.keyring = kr
+	root := newRootCmd(&app{deps: d})
 	root.SetArgs(args)
-	err := root.Execute()
+	err := root.ExecuteContext(t.Context())
 	return exitcode.Of(err), err
 }
 

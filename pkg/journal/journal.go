@@ -278,18 +278,19 @@ func (j *Journal) Find(idOrVersion string) (Entry, error) {
 	return Entry{}, fmt.Errorf("no run with id or version %q: %w %s; 'wcdeploy history' lists the runs", q, ErrNotFound, j.Path())
 }
 
-// deployed reports whether the run's build ran somewhere when it ended.
-func (e *Entry) deployed() bool {
-	if e.DryRun {
-		return false
-	}
+// Current counts the servers that ran the run's build when it ended.
+func (e *Entry) Current() int {
+	n := 0
 	for _, s := range e.Servers {
 		if s.Verified || s.UpToDate {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
+
+// deployed reports whether the run's build ran somewhere when it ended.
+func (e *Entry) deployed() bool { return !e.DryRun && e.Current() > 0 }
 
 // PreviousBuild finds the build a profile ran before its last successful run:
 // the newest earlier run of the profile whose build ran somewhere and differs

@@ -74,8 +74,17 @@ func startTLSEmulator(t *testing.T, cfg emulator.Config, cert tls.Certificate) *
 	return s
 }
 
+// doctorCheck is one check of doctor's JSON document.
+type doctorCheck struct {
+	Check  string `json:"check"`
+	Result string `json:"result"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix"`
+}
+
 type doctorResult struct {
-	OK      bool `json:"ok"`
+	OK      bool          `json:"ok"`
+	Local   []doctorCheck `json:"local"`
 	Servers []struct {
 		Name        string   `json:"name"`
 		OK          bool     `json:"ok"`
@@ -92,7 +101,7 @@ type doctorResult struct {
 
 func checkOf(t *testing.T, r doctorResult, name string) doctorCheck {
 	t.Helper()
-	for _, c := range r.Servers[0].Checks {
+	for _, c := range append(r.Local, r.Servers[0].Checks...) {
 		if c.Check == name {
 			return c
 		}
@@ -113,11 +122,20 @@ func TestDoctor(t *testing.T) {
 	if err := sampleexe.WriteFile(midExe, sampleexe.Options{FileVersion: "2.0.0.0", Size: 5_000_000, Seed: 4}); err != nil {
 		t.Fatal(err)
 	}
+	noVersion := filepath.Join(t.TempDir(), "NoVersion.exe")
+	if err := sampleexe.WriteFile(noVersion, sampleexe.Options{Size: 2 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	garbage := filepath.Join(t.TempDir(), "Garbage.exe")
+	if err := os.WriteFile(garbage, []byte(strings.Repeat("not a PE file ", 4096)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name     string
 		url      func(t *testing.T) string
 		args     []string
+		flavor   string // default module
 		password string
 		code     int
 		check    string // the check that decides
@@ -129,7 +147,7 @@ func TestDoctor(t *testing.T) {
 			url: func(t *testing.T) string {
 				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic"}).URL()
 			},
-			code: 0, check: "login", result: "ok", detail: "passes AdminAccount",
+			code: 0, check: "AdminAccount", result: "ok", detail: "passes AdminAccount",
 		},
 		{
 			name: "healthy over NTLM",
@@ -182,12 +200,45 @@ func TestDoctor(t *testing.T) {
 			code: 0, check: "tls", result: "warn", detail: "expires on",
 		},
 		{
+			// deploy's preflight stops this server, so doctor fails it.
 			name: "EXE too large for the default IIS limit",
 			url: func(t *testing.T) string {
 				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic"}).URL()
 			},
 			args: []string{"--exe", bigExe},
-			code: 0, check: "size", result: "warn", detail: `maxAllowedContentLength="70000000"`,
+			code: 4, check: "size", result: "fail", detail: `maxAllowedContentLength="38797312"`,
+		},
+		{
+			name: "EXE too large for the Web Server's Kestrel",
+			url: func(t *testing.T) string {
+				return emulator.StartT(t, emulator.Config{Flavor: emulator.WebServer726, Users: users, Auth: "ntlm"}).URL()
+			},
+			args: []string{"--exe", bigExe}, flavor: "webserver",
+			code: 4, check: "size", result: "fail", detail: `"MaxRequestBodySize": 38797312`,
+		},
+		{
+			name: "large EXE on a server that raised its limit",
+			url: func(t *testing.T) string {
+				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic", MaxRequestBytes: 64 << 20}).URL()
+			},
+			args: []string{"--exe", bigExe},
+			code: 0, check: "size", result: "ok", detail: "the server takes the 31.0 MB EXE",
+		},
+		{
+			name: "random bytes deploy refuses",
+			url: func(t *testing.T) string {
+				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic"}).URL()
+			},
+			args: []string{"--exe", garbage},
+			code: 2, check: "exe", result: "fail", detail: "reading the EXE",
+		},
+		{
+			name: "PE without a version resource",
+			url: func(t *testing.T) string {
+				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic"}).URL()
+			},
+			args: []string{"--exe", noVersion},
+			code: 2, check: "exe", result: "fail", detail: "no version resource",
 		},
 		{
 			name: "EXE above ASP.NET's default maxRequestLength",
@@ -212,7 +263,11 @@ func TestDoctor(t *testing.T) {
 			if tt.password != "" {
 				e["WCDEPLOY_PASSWORD"] = tt.password
 			}
-			args := append([]string{"doctor", "--json", "--url", tt.url(t), "--user", "deploy", "--flavor", "module"}, tt.args...)
+			flavor := tt.flavor
+			if flavor == "" {
+				flavor = "module"
+			}
+			args := append([]string{"doctor", "--json", "--url", tt.url(t), "--user", "deploy", "--flavor", flavor}, tt.args...)
 			r := runCLI(t, e, args...)
 			if strings.Contains(r.out, tt.password) && tt.password != "" {
 				t.Fatalf("the password appeared in the output")
@@ -224,14 +279,15 @@ func TestDoctor(t *testing.T) {
 			if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
 				t.Fatalf("stdout is not one JSON document: %v\n%s", err, r.out)
 			}
-			if doc.OK != (tt.code == 0) || doc.Servers[0].OK != (tt.code == 0) {
+			serverOK := tt.code == 0 || tt.check == "exe" // the EXE fails the run, not the server
+			if doc.OK != (tt.code == 0) || doc.Servers[0].OK != serverOK {
 				t.Errorf("ok = %v/%v with exit %d", doc.OK, doc.Servers[0].OK, tt.code)
 			}
 			c := checkOf(t, doc, tt.check)
 			if c.Result != tt.result || !strings.Contains(c.Detail+"\n"+c.Fix, tt.detail) {
 				t.Errorf("%s check = %+v, want %s with %q", tt.check, c, tt.result, tt.detail)
 			}
-			if tt.code == 0 {
+			if serverOK {
 				s := doc.Servers[0]
 				if s.Version == "" || !strings.HasSuffix(s.ExeFile, "WcDemo.exe") || !strings.HasSuffix(s.UpdateFile, "WcDemo_Update.exe") {
 					t.Errorf("status page data missing: version %q, exe %q, update %q", s.Version, s.ExeFile, s.UpdateFile)

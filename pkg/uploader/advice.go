@@ -115,32 +115,31 @@ func (a Advice) String() string {
 		}
 		parts = append(parts, p)
 	}
-	return "set " + strings.Join(parts, "; ")
+	return "set " + strings.Join(parts, " and ")
 }
 
 // Config is the advice as the lines to put in each file, for doctor's
-// fix and the troubleshooting page.
+// fix and the troubleshooting page: one block per setting.
 func (a Advice) Config() string {
-	var b strings.Builder
+	blocks := make([]string, 0, len(a.Settings))
 	for _, s := range a.Settings {
-		if b.Len() > 0 {
-			b.WriteString("\n")
-		}
+		var b string
 		switch {
 		case s.File == "appsettings.json":
-			fmt.Fprintf(&b, "in the Web Server's appsettings.json (bytes):\n{\n  %s\n}\n", s.Line)
+			b = "in the Web Server's appsettings.json (bytes):\n{\n  " + s.Line + "\n}"
 		case s.IISHosted:
-			fmt.Fprintf(&b, "when it is hosted in IIS, also in its web.config (bytes):\n%s", iisBlock(s.Line))
+			b = "when it is hosted in IIS, also in its web.config (bytes):\n" + iisBlock(s.Line)
 		case s.Name == "maxRequestLength":
-			fmt.Fprintf(&b, "in the application's web.config (KB):\n<configuration>\n  <system.web>\n    %s\n  </system.web>\n</configuration>\n", s.Line)
+			b = "in the application's web.config (KB):\n<configuration>\n  <system.web>\n    " + s.Line + "\n  </system.web>\n</configuration>"
 		default:
-			fmt.Fprintf(&b, "in the application's web.config (bytes):\n%s", iisBlock(s.Line))
+			b = "in the application's web.config (bytes):\n" + iisBlock(s.Line)
 		}
+		blocks = append(blocks, b)
 	}
-	return b.String()
+	return strings.Join(blocks, "\n\n")
 }
 
 func iisBlock(line string) string {
 	return "<configuration>\n  <system.webServer>\n    <security>\n      <requestFiltering>\n        " + line +
-		"\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>\n"
+		"\n      </requestFiltering>\n    </security>\n  </system.webServer>\n</configuration>"
 }

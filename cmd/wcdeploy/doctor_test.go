@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -342,5 +343,82 @@ func TestDoctorManyServers(t *testing.T) {
 	}
 	if !strings.Contains(r.out, "1 of 2 servers would fail a deploy") || !strings.Contains(r.out, "good  ") {
 		t.Errorf("unexpected table:\n%s", r.out)
+	}
+}
+
+// doctorGolden compares got with testdata/<name>.golden, or rewrites it
+// with -update (the flag deploy_test.go declares). A helper of its own, so
+// the command's goldens can move to internal/golden in one place.
+func doctorGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// TestDoctorGolden is the issue's case through the command, in both forms:
+// a 31 MB EXE, a server with the stock limit (deploy's preflight stops it)
+// and one that raised it.
+func TestDoctorGolden(t *testing.T) {
+	users := map[string]string{"deploy": testPassword}
+	build := t.TempDir()
+	exe := filepath.Join(build, "Shop.exe")
+	if err := sampleexe.WriteFile(exe, sampleexe.Options{FileVersion: "2.0.0.0", Size: 31_000_000, Seed: 6}); err != nil {
+		t.Fatal(err)
+	}
+	dir1, dir2 := t.TempDir(), t.TempDir()
+	stock := emulator.StartT(t, emulator.Config{Users: users, Auth: "basic", Dir: dir1})
+	raised := emulator.StartT(t, emulator.Config{Users: users, Auth: "basic", Dir: dir2, MaxRequestBytes: 64 << 20})
+	host := func(s *emulator.Server) string {
+		u, err := url.Parse(s.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Host
+	}
+	cfg := filepath.Join(t.TempDir(), "wcdeploy.yaml")
+	body := "profiles:\n  prod:\n    username: deploy\n    flavor: module\n    exe: '" + exe + "'\n    servers:\n" +
+		"      - {name: web1, url: '" + stock.URL() + "'}\n" +
+		"      - {name: web2, url: '" + raised.URL() + "'}\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hide := strings.NewReplacer(build, "BUILD", dir1, "WEB1", dir2, "WEB2", host(stock), "127.0.0.1:PORT1", host(raised), "127.0.0.1:PORT2")
+	for name, args := range map[string][]string{"doctor-table": nil, "doctor-json": {"--json"}} {
+		r := runCLI(t, newEnv(t), append([]string{"doctor", "--config", cfg}, args...)...)
+		if r.code != 4 {
+			t.Fatalf("%s: exit %d, want 4\n%s\n%s", name, r.code, r.out, r.errOut)
+		}
+		doctorGolden(t, name, []byte(hide.Replace(r.out)))
+	}
+
+	// deploy's preflight stops the server doctor failed, with the same
+	// values, and only that one.
+	r := runCLI(t, newEnv(t), "deploy", "--config", cfg, "--dry-run", "--json", "--skip-unreachable")
+	var rep struct {
+		Servers []struct {
+			Name  string `json:"name"`
+			Error string `json:"error"`
+		} `json:"servers"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &rep); err != nil || len(rep.Servers) != 2 {
+		t.Fatalf("deploy --dry-run --json: %v\n%s\n%s", err, r.out, r.errOut)
+	}
+	if e := rep.Servers[0].Error; !strings.Contains(e, `maxAllowedContentLength="38797312"`) || !strings.Contains(e, `maxRequestLength="37888"`) {
+		t.Errorf("deploy's preflight on web1: %q, want the values doctor gave", e)
+	}
+	if e := rep.Servers[1].Error; e != "" {
+		t.Errorf("deploy's preflight stopped web2, which doctor called ready: %s", e)
 	}
 }

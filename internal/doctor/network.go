@@ -134,7 +134,7 @@ func (offeredCheck) Run(ctx context.Context, s *server) Result {
 		return fail(exitcode.Of(err), err, "")
 	}
 	defer closeIdle(c)
-	ctx, cancel := context.WithTimeout(ctx, s.statusTimeout())
+	ctx, cancel := s.statusContext(ctx)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.target.StatusURL, nil)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/deploy"
@@ -17,12 +16,13 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/uploader"
 )
 
-// minStatusWait is the least time a status page request gets, whatever
-// the profile says: doctor is read once per server, by a person waiting.
-const minStatusWait = 5 * time.Second
-
-func (s *server) statusTimeout() time.Duration {
-	return max(s.o.Profile.Timeouts.Status, minStatusWait)
+// statusContext bounds one status-page request by the profile's status
+// timeout (config owns its default; 0 leaves ctx alone).
+func (s *server) statusContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d := s.o.Profile.Timeouts.Status; d > 0 {
+		return context.WithTimeout(ctx, d)
+	}
+	return context.WithCancel(ctx)
 }
 
 func closeIdle(c *http.Client) {
@@ -51,7 +51,7 @@ func (loginCheck) Run(ctx context.Context, s *server) Result {
 	if err != nil {
 		return fail(exitcode.Of(err), err, "")
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.statusTimeout())
+	ctx, cancel := s.statusContext(ctx)
 	defer cancel()
 	if err := transport.Login(ctx, c, s.target.StatusURL); err != nil {
 		code := exitcode.Upload
@@ -78,7 +78,7 @@ type adminCheck struct{}
 func (adminCheck) Name() string { return "AdminAccount" }
 
 func (adminCheck) Run(ctx context.Context, s *server) Result {
-	ctx, cancel := context.WithTimeout(ctx, s.statusTimeout())
+	ctx, cancel := s.statusContext(ctx)
 	defer cancel()
 	st, err := swapper.FetchStatus(ctx, s.client, s.target.StatusURL)
 	if err != nil {
@@ -134,7 +134,7 @@ func (sizeCheck) Run(ctx context.Context, s *server) Result {
 		return fail(exitcode.Of(err), err, "")
 	}
 	advice := uploader.LimitAdvice(s.target.Flavor, request)
-	ctx, cancel := context.WithTimeout(ctx, s.statusTimeout())
+	ctx, cancel := s.statusContext(ctx)
 	defer cancel()
 	if err := deploy.CheckSize(ctx, s.client, *b, s.target); err != nil {
 		code := exitcode.Of(err)

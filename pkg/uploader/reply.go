@@ -33,9 +33,8 @@ const (
 var bytesRe = regexp.MustCompile(`\(\s*([0-9](?:[0-9.,'’\s\x{00a0}\x{202f}]*[0-9])?)\s*bytes\s*\)`)
 
 // smallUpload is the size under which a 404 is taken for a wrong URL rather
-// than a request limit: ASP.NET's default maxRequestLength is 4096 KB, and
-// IIS's maxAllowedContentLength is 30,000,000 bytes.
-const smallUpload = 4096 * 1024
+// than a request limit: ASP.NET's default maxRequestLength.
+const smallUpload = DefaultASPNETRequestKB * 1024
 
 // Sent is what a reply answers: the EXE's size (the size the server must
 // echo), the whole request's size and the server's flavor (both for the

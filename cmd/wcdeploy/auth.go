@@ -13,7 +13,6 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
 	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
 
 // Helpers shared by the commands that need credentials (login, logout,
@@ -28,16 +27,6 @@ func newResolver(a *app, p *config.Profile, kr credentials.Keyring) *credentials
 		r.Timeout = credentials.InteractiveTimeout
 	}
 	return r
-}
-
-// credentialRequest and transportOptions are deploy's, for the commands
-// that check one server themselves.
-func credentialRequest(p *config.Profile, s config.Server, flags credentials.Request) (credentials.Request, error) {
-	return deploy.CredentialRequest(p, s, flags)
-}
-
-func transportOptions(p *config.Profile, password string) transport.Options {
-	return deploy.TransportOptions(p, password)
 }
 
 // warnInsecure says once that certificate checks are off.
@@ -140,7 +129,7 @@ func runAuthStatus(ctx context.Context, a *app, o *authStatusOptions, fs *pflag.
 	var firstErr error
 	for _, s := range p.Servers {
 		row := AuthStatusServer{Name: s.Name, URL: s.URL, User: p.Username}
-		req, err := credentialRequest(p, s, o.req)
+		req, err := deploy.CredentialRequest(p, s, o.req)
 		if err == nil {
 			row.Host = req.Host
 			var src credentials.Source

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/transport"
 	"github.com/wcdeploy/wcdeploy/pkg/ui"
@@ -46,7 +47,7 @@ func TestPanicExitsOneAndAsksForAReport(t *testing.T) {
 // run makes is cancelled (as Ctrl-C cancels it), even while the server
 // has not answered yet.
 func TestCommandsHonourInterrupt(t *testing.T) {
-	srv := emulator.StartT(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic", Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0"})
+	srv := emulatortest.Start(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic", Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0"})
 	srv.Inject(emulator.Fault{Kind: emulator.FaultDelay, Action: "status", Delay: time.Minute})
 	exe := writeExe(t, t.TempDir(), "1.2.3.5", 6)
 	server := []string{"--url", srv.URL(), "--flavor", "module", "--user", "deploy"}

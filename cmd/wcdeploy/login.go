@@ -53,7 +53,7 @@ func runLogin(ctx context.Context, a *app, o *loginOptions, fs *pflag.FlagSet) e
 		return exitcode.Errorf(exitcode.Usage, "no terminal to type the password on: pipe it with --password-stdin or pass --password-file")
 	}
 	first := p.Servers[0]
-	req, err := credentialRequest(p, first, o.req)
+	req, err := deploy.CredentialRequest(p, first, o.req)
 	if err != nil {
 		return err
 	}

@@ -105,22 +105,9 @@ func (s *Steps) Preflight(ctx context.Context, t rollout.Target) (rollout.Runnin
 	return rollout.Running{Version: st.Version, Date: st.Date, ExeFile: st.ExeFile}, nil
 }
 
-// probeLimit finds, before anything changes, a server whose request size
-// limit is below an EXE larger than the default limits, so no server of a
-// fleet is staged while another one cannot take the build. The ISAPI
-// upload goes through the FoxPro server (wc.ini PostBufferLimit, 0 =
-// unlimited by default) and is not probed.
+// probeLimit is the preflight's size check (CheckSize, shared with doctor).
 func (s *Steps) probeLimit(ctx context.Context, c *http.Client, t rollout.Target) error {
-	if s.o.Build.Size <= uploader.DefaultRequestLimit || t.Flavor == "isapi" {
-		return nil
-	}
-	body, err := uploader.NewNamedBody(s.o.Build.File(), s.o.Build.DLLPath, s.o.Build.Path)
-	if err != nil {
-		return exitcode.New(exitcode.Usage, err)
-	}
-	n := body.Len()
-	body.Close()
-	return uploader.ProbeLimit(ctx, c, t.UploadURL, n, s.o.Build.Size)
+	return CheckSize(ctx, c, s.o.Build, t)
 }
 
 // preflightCode keeps auth failures (3) and maps every other preflight
@@ -154,6 +141,7 @@ func (s *Steps) Stage(ctx context.Context, t rollout.Target, progress func(int64
 	}
 	_, err = uploader.Upload(ctx, c, uploader.Options{
 		URL:     t.UploadURL,
+		Flavor:  t.Flavor,
 		ExePath: s.o.Build.File(),
 		Name:    s.o.Build.Path,
 		DLLPath: s.o.Build.DLLPath,

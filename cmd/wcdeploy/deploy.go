@@ -19,6 +19,8 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/peversion"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/transport"
+	"github.com/wcdeploy/wcdeploy/pkg/ui/progress"
+	"github.com/wcdeploy/wcdeploy/pkg/ui/report"
 )
 
 func init() { extraCommands = append(extraCommands, newDeployCmd) }
@@ -134,7 +136,7 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 		sumCh <- hashed{sum, err}
 	}()
 	warnInsecure(a, &p)
-	steps := deploy.New(deploy.Options{
+	steps, err := deploy.New(deploy.Options{
 		Build:         build,
 		Client:        a.clientsFor(ctx, p, o.cred),
 		Retries:       p.Retries,
@@ -142,6 +144,9 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 		StatusTimeout: p.Timeouts.Status,
 		Health:        p.Rollout.Health,
 	})
+	if err != nil {
+		return err
+	}
 	plan := rollout.Plan{
 		Build:           build,
 		Targets:         deploy.Targets(p),
@@ -153,9 +158,9 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 		DryRun:          o.dryRun,
 		StageOnly:       o.stageOnly,
 	}
-	progress := rollout.NewProgress(a.io, a.quiet || a.jsonOut && !a.io.ErrTTY, plan)
-	rep := rollout.Run(ctx, plan, steps, progress)
-	progress.Close()
+	view := progress.New(a.io, a.quiet || a.jsonOut && !a.io.ErrTTY, plan)
+	rep := rollout.Run(ctx, plan, steps, view)
+	view.Close()
 	if h := <-sumCh; h.err != nil {
 		fmt.Fprintf(a.io.Err, "warning: hashing the EXE for the journal: %v\n", h.err)
 	} else {
@@ -165,7 +170,7 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	if !o.dryRun {
 		a.record(runID, p, rep, o.resumes)
 	}
-	if err := rollout.Render(a.io, rep, rollout.RenderOptions{JSON: a.jsonOut, Quiet: a.quiet, Getenv: a.getenv}); err != nil {
+	if err := report.Render(a.io, rep, report.Options{JSON: a.jsonOut, Quiet: a.quiet, Getenv: a.getenv}); err != nil {
 		fmt.Fprintf(a.io.Err, "warning: %v\n", err)
 	}
 	if !o.dryRun && !a.quiet && !a.jsonOut {

@@ -7,6 +7,8 @@ package rollout
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 )
 
@@ -38,6 +40,14 @@ type Build struct {
 func (b Build) File() string {
 	if b.Source != "" {
 		return b.Source
+	}
+	return b.Path
+}
+
+// FileName is the build's file name, whichever OS wrote Path.
+func (b Build) FileName() string {
+	if k := strings.LastIndexAny(b.Path, `/\`); k >= 0 {
+		return b.Path[k+1:]
 	}
 	return b.Path
 }
@@ -142,13 +152,34 @@ type Steps interface {
 	// (it may go back to 0 when an upload is retried).
 	Stage(ctx context.Context, t Target, progress func(sent int64)) error
 	// Swap triggers the hot swap. It is never retried; if the reply is lost it
-	// must find out what runs (status page) and say so in its error.
+	// must find out what runs (status page) and say so in its error, marked
+	// with StateUnknown when even that could not be found out.
 	Swap(ctx context.Context, t Target) (Swapped, error)
 	// Verify checks the swap's result and the status page against the build.
 	Verify(ctx context.Context, t Target, s Swapped) (Running, error)
 	// Health runs the configured health checks (nil when none are set).
 	Health(ctx context.Context, t Target) error
 }
+
+// StateUnknown marks a Swap error after which what the server runs is not
+// known (the reply was lost and the status page could not tell), so the
+// after-hooks are told OutcomeUnknown. The message stays err's.
+func StateUnknown(err error) error {
+	if err == nil {
+		return nil
+	}
+	return stateUnknownError{err}
+}
+
+// IsStateUnknown reports whether err was marked with StateUnknown.
+func IsStateUnknown(err error) bool {
+	var u stateUnknownError
+	return errors.As(err, &u)
+}
+
+type stateUnknownError struct{ error }
+
+func (e stateUnknownError) Unwrap() error { return e.error }
 
 // Phase names a step of the flow, for observers and reports.
 type Phase string
@@ -159,7 +190,7 @@ const (
 	PhaseSwap      Phase = "swap"
 	PhaseVerify    Phase = "verify"
 	PhaseHealth    Phase = "health"
-	PhaseHook      Phase = "hook" // a hook runs; msg is a line of its output
+	PhaseHook      Phase = "hook" // a hook starts (msg: its point) or prints a line (msg: "point: line")
 	PhaseDone      Phase = "done"
 	PhaseSkipped   Phase = "skipped"
 	PhaseFailed    Phase = "failed"
@@ -168,7 +199,9 @@ const (
 // Observer is told what happens, for live output. Calls may come from many
 // goroutines at once.
 type Observer interface {
-	// Step: server i (0-based in plan order) entered phase, with a short message.
+	// Step: server i (0-based in plan order) entered phase, with a short
+	// message. The run-level hooks (before_rollout, after_rollout) come
+	// with i = -1 and a zero Target.
 	Step(i int, t Target, p Phase, msg string)
 	// Bytes: server i has sent n of total bytes of its upload.
 	Bytes(i int, t Target, n, total int64)
@@ -198,6 +231,9 @@ type ServerReport struct {
 	BeforeSwap *HookResult `json:"before_swap,omitempty"`
 	AfterSwap  *HookResult `json:"after_swap,omitempty"`
 	err        error
+	// stateUnknown: the swap's result is not known (a lost reply nobody
+	// could settle, an interrupted or abandoned swap).
+	stateUnknown bool
 }
 
 // Err returns the server's error with its exit code, or nil.
@@ -222,6 +258,10 @@ type Report struct {
 	// The run-level hooks, when configured and run.
 	BeforeRollout *HookResult `json:"before_rollout,omitempty"`
 	AfterRollout  *HookResult `json:"after_rollout,omitempty"`
-	Started       time.Time   `json:"started"`
-	Duration      int64       `json:"duration_ms"`
+	// Hooks are the hook points with a command; in a dry run, the hooks
+	// that would have run.
+	Hooks    []string  `json:"hooks,omitempty"`
+	Started  time.Time `json:"started"`
+	Duration int64     `json:"duration_ms"`
+	err      error     // a run-level hook's failure
 }

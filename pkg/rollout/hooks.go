@@ -71,8 +71,8 @@ func (r *runner) beforeRollout(ctx context.Context, staged []int) bool {
 // beforeSwap runs right before one server's swap, under the grace context so
 // an interrupt does not cut a load balancer change in half; then it waits
 // DrainDelay (cut short by an interrupt). drained says that it ran and
-// succeeded, so after_swap must run whatever happens next. A failure means
-// the server is not swapped.
+// succeeded. A failure means the server is not swapped, and after_swap
+// does not run; otherwise after_swap runs whatever happens next.
 func (r *runner) beforeSwap(ctx, gctx context.Context, i int, sr *ServerReport) (drained bool, err error) {
 	t := r.target(i)
 	res, err := r.hook(gctx, i, HookCall{Point: HookBeforeSwap, Target: &t, Batch: sr.Batch, VersionBefore: sr.VersionBefore})

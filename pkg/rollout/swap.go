@@ -185,7 +185,7 @@ func (r *runner) swapOne(ctx, gctx context.Context, i int, sr *ServerReport, lab
 	if !drained || ctx.Err() == nil {
 		done, failure = r.swapVerify(ctx, gctx, i, sr, label)
 	}
-	if drained && r.afterSwap(gctx, i, sr) {
+	if r.afterSwap(gctx, i, sr) {
 		failure = true
 	}
 	if done != "" && !failure {

@@ -266,3 +266,30 @@ func TestRunWithLiveProgress(t *testing.T) {
 		t.Errorf("final view:\n%s", last)
 	}
 }
+
+// TestHookLines checks that hook output shows up in both views: prefixed
+// with its server, or with the rollout for the run-level hooks (i = -1).
+func TestHookLines(t *testing.T) {
+	p := smallPlan()
+	run := func(o rollout.Observer) {
+		o.Step(-1, rollout.Target{}, rollout.PhaseHook, rollout.HookBeforeRollout)
+		o.Step(-1, rollout.Target{}, rollout.PhaseHook, "before_rollout: maintenance page on")
+		o.Step(1, p.Targets[1], rollout.PhaseHook, "before_swap: disable server be/web2\n(runtime API)")
+	}
+	var b bytes.Buffer
+	run(newLineProgress(&b, p, time.Now))
+	want := "rollout: hook: before_rollout\nrollout: hook: before_rollout: maintenance page on\n[2/3] web2: hook: before_swap: disable server be/web2 (runtime API)\n"
+	if b.String() != want {
+		t.Errorf("lines\n got %q\nwant %q", b.String(), want)
+	}
+
+	b.Reset()
+	lp := newLiveProgress(&b, p, false, 80)
+	run(lp)
+	lp.Close()
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[0], "rollout  hook      before_rollout: maintenance page on") ||
+		!strings.Contains(lines[2], "web2     hook      before_swap: disable server be/web2 (runtime API)") {
+		t.Errorf("live view:\n%s", b.String())
+	}
+}

@@ -169,6 +169,9 @@ func WriteTable(w io.Writer, rep *rollout.Report, color bool) error {
 		for gi, g := range rep.Batches {
 			fmt.Fprintf(&b, "  %d. %s\n", gi+1, strings.Join(g, ", "))
 		}
+		if len(rep.Hooks) > 0 {
+			fmt.Fprintf(&b, "hooks that would run: %s\n", strings.Join(rep.Hooks, ", "))
+		}
 	}
 	b.WriteByte('\n')
 	if rep.HaltReason != "" {

@@ -197,3 +197,15 @@ func TestRenderChoosesOutput(t *testing.T) {
 		}
 	})
 }
+
+func TestWriteTableDryRunListsHooks(t *testing.T) {
+	rep := *sampleReports()["dryrun"]
+	rep.Hooks = []string{rollout.HookBeforeSwap, rollout.HookAfterSwap}
+	var b bytes.Buffer
+	if err := WriteTable(&b, &rep, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "  2. web2, web3\nhooks that would run: before_swap, after_swap\n") {
+		t.Errorf("table:\n%s", b.String())
+	}
+}

@@ -27,10 +27,12 @@ type nopObserver struct{}
 func (nopObserver) Step(int, Target, Phase, string) {}
 func (nopObserver) Bytes(int, Target, int64, int64) {}
 
-// Run executes the plan: preflight everywhere, stage everywhere, then swap the
-// canary servers one at a time and the rest in batches. It never returns nil
-// and never panics on a Steps error; everything that happened is in the
-// report, including the exit code for the process.
+// Run executes the plan: preflight everywhere, stage everywhere,
+// before_rollout, then swap the canary servers one at a time and the rest in
+// batches (each between its before_swap and after_swap), and after_rollout
+// once the exit code is known. It never returns nil and never panics on a
+// Steps or Hooks error; everything that happened is in the report,
+// including the exit code for the process.
 func Run(ctx context.Context, p Plan, steps Steps, obs Observer) *Report {
 	r := newRunner(p, steps, obs)
 	r.run(ctx)

@@ -1,8 +1,13 @@
 // Package rollout runs a deploy plan over one or many servers: preflight
 // everywhere, stage (upload) everywhere, then swap a canary group and the rest
 // in batches, verifying and health-checking each server, halting once
-// failures exceed the plan's limit. It knows nothing about HTTP: the Steps
-// interface does the work for one server, an Observer shows progress.
+// failures exceed the plan's limit; the user's hooks run around the swaps
+// and the rollout. It knows nothing about HTTP or processes: the Steps
+// interface does the work for one server, Hooks runs the user's commands,
+// an Observer shows progress.
+//
+// The files follow the flow: run.go (Run, the sequence), preflight.go,
+// stage.go, swap.go, hooks.go, outcome.go (exit code and summary).
 package rollout
 
 import (
@@ -72,7 +77,8 @@ type Plan struct {
 	// one server at a time need not make every upload serial.
 	UploadParallel int
 	// Hooks are the user's commands around each swap and the rollout
-	// (nil: none).
+	// (nil: none). None runs in a dry run (Report.Hooks lists them) or with
+	// StageOnly, which swap nothing.
 	Hooks Hooks
 	// DrainDelay is waited after a server's before_swap hook succeeded, so
 	// a load balancer can finish the requests in flight.

@@ -13,6 +13,8 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
+	"github.com/wcdeploy/wcdeploy/pkg/ui/progress"
+	"github.com/wcdeploy/wcdeploy/pkg/ui/report"
 )
 
 // deployOptions are a deploy's (or rollback's) choices.
@@ -111,7 +113,7 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	}
 	sum := deploy.HashBuild(plan.Build)
 	warnInsecure(a, &p)
-	steps := deploy.New(deploy.Options{
+	steps, err := deploy.New(deploy.Options{
 		Build:         plan.Build,
 		Client:        a.clientsFor(ctx, p, o.cred),
 		Retries:       p.Retries,
@@ -119,9 +121,12 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 		StatusTimeout: p.Timeouts.Status,
 		Health:        p.Rollout.Health,
 	})
-	progress := rollout.NewProgress(a.io, a.quiet || a.jsonOut && !a.io.ErrTTY, plan)
-	rep := rollout.Run(ctx, plan, steps, progress)
-	progress.Close()
+	if err != nil {
+		return err
+	}
+	view := progress.New(a.io, a.quiet || a.jsonOut && !a.io.ErrTTY, plan)
+	rep := rollout.Run(ctx, plan, steps, view)
+	view.Close()
 	if rep.Build.SHA256, err = sum(); err != nil {
 		a.warnf("%v", err)
 	}
@@ -130,7 +135,7 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 		runID = journal.NewID(rep.Started)
 		a.record(runID, p, rep, o.resumes)
 	}
-	if err := rollout.Render(a.io, rep, rollout.RenderOptions{JSON: a.jsonOut, Quiet: a.quiet, Getenv: a.getenv}); err != nil {
+	if err := report.Render(a.io, rep, report.Options{JSON: a.jsonOut, Quiet: a.quiet, Getenv: a.getenv}); err != nil {
 		a.warnf("%v", err)
 	}
 	if runID != "" && !a.quiet && !a.jsonOut {

@@ -137,21 +137,21 @@ type Entry struct {
 	Project string `json:"project,omitempty"`
 	Profile string `json:"profile"`
 	// Kind is what the run did; empty in older lines (see RunKind).
-	Kind       Kind      `json:"kind,omitempty"`
-	Exe        Exe       `json:"exe"`
-	DryRun     bool      `json:"dry_run,omitempty"`
-	OK         bool      `json:"ok"`
-	ExitCode   int       `json:"exit_code"`
-	Halted     bool      `json:"halted,omitempty"`
-	HaltReason string    `json:"halt_reason,omitempty"`
+	Kind       Kind   `json:"kind,omitempty"`
+	Exe        Exe    `json:"exe"`
+	DryRun     bool   `json:"dry_run,omitempty"`
+	OK         bool   `json:"ok"`
+	ExitCode   int    `json:"exit_code"`
+	Halted     bool   `json:"halted,omitempty"`
+	HaltReason string `json:"halt_reason,omitempty"`
 	// Resumes is the id of the run this one finished (deploy --resume).
 	Resumes string `json:"resumes,omitempty"`
 	// StageRun is the stage-only run whose uploads a swap run swapped in.
 	StageRun string `json:"stage_run,omitempty"`
 	// RollbackFrom is the build a rollback run moved the servers away from.
-	RollbackFrom *Link `json:"rollback_from,omitempty"`
-	DurationMS int64    `json:"duration_ms"`
-	Servers    []Server `json:"servers"`
+	RollbackFrom *Link    `json:"rollback_from,omitempty"`
+	DurationMS   int64    `json:"duration_ms"`
+	Servers      []Server `json:"servers"`
 }
 
 // NewID returns a run id that sorts by time and is short enough to type.

@@ -224,3 +224,13 @@ func findID(all []Entry, q string) (Entry, bool, error) {
 	}
 	return Entry{}, false, fmt.Errorf("%q matches %d runs; give more of the run id ('wcdeploy history' lists them)", q, len(byPrefix))
 }
+
+// Key is the scope's canonical name, for its lock (internal/lock.Path):
+// the same for every spelling of the same project and profile.
+func (s Scope) Key() string {
+	p := s.Project
+	if runtime.GOOS == "windows" && !strings.HasPrefix(p, flagsProject) {
+		p = strings.ToLower(p)
+	}
+	return p + "\x00" + strings.ToLower(s.Profile)
+}

@@ -98,6 +98,10 @@ func TestRollbackTarget(t *testing.T) {
 	}{
 		{name: "partial over a farm that ran 2.0.0.2: back to 2.0.0.2, not 2.0.0.1",
 			runs: []Entry{r1, r2, r3p}, target: "r2", from: "r3"},
+		{name: "a build that never ran everywhere is not a target: the farm was mixed",
+			runs: []Entry{r1, run("r2", KindDeploy, "2.0.0.2", 2, "2.0.0.1", "web1:ok", "web2:failed", "web3:skipped"),
+				run("r3", KindDeploy, "2.0.0.3", 3, "2.0.0.1", "web1:ok", "web2:ok", "web3:failed")},
+			target: "r1", from: "r3"},
 		{name: "after a full deploy: the build before it",
 			runs: []Entry{r1, r2, r3}, target: "r2", from: "r3"},
 		{name: "a verify failure still reached the server",
@@ -133,13 +137,17 @@ func TestRollbackTarget(t *testing.T) {
 		{name: "no-op runs of the same build change nothing",
 			runs: []Entry{r2, r3, run("r4", KindDeploy, "2.0.0.3", 4, "2.0.0.3", all("current")...)}, target: "r2", from: "r4"},
 		{name: "a build only ever found running, never archived, is named, not passed over",
-			runs: []Entry{r1, run("r2", KindDeploy, "2.0.0.2", 2, "2.0.0.2", all("current")...), r3},
+			runs:   []Entry{r1, run("r2", KindDeploy, "2.0.0.2", 2, "2.0.0.2", all("current")...), r3},
 			errHas: []string{"ran 2.0.0.2 before (run r2)", "never uploaded it", "rollback --to r1"}, unarchived: []string{"2.0.0.2"}},
 		{name: "a pruned build says so",
 			runs: []Entry{r2, r3}, errHas: []string{"ran 2.0.0.2 before", "pruned"}, unarchived: []string{"2.0.0.2"}},
 		{name: "stage-only and dry runs are not deployments",
 			runs: []Entry{r1, r2, run("r3", KindStage, "2.0.0.3", 3, "2.0.0.2", all("staged")...),
-				func() Entry { e := run("r4", KindDeploy, "2.0.0.4", 4, "2.0.0.2", all("ok")...); e.DryRun = true; return e }()},
+				func() Entry {
+					e := run("r4", KindDeploy, "2.0.0.4", 4, "2.0.0.2", all("ok")...)
+					e.DryRun = true
+					return e
+				}()},
 			target: "r1", from: "r2"},
 		{name: "nothing deployed yet", runs: []Entry{run("r1", KindStage, "2.0.0.3", 1, "2.0.0.2", all("staged")...)},
 			errHas: []string{"no run of profile \"prod\" of /p/a/wcdeploy.yaml deployed a build yet"}},
@@ -236,8 +244,16 @@ func TestResume(t *testing.T) {
 		rollback("rb", "2.0.0.1", 3, p, all("ok")...),
 		resume(run("p2", KindResume, "2.0.0.2", 4, "2.0.0.1", "web2:ok", "web3:failed"), "p"),
 		run("st", KindStage, "2.0.0.3", 5, "2.0.0.2", all("staged")...),
-		func() Entry { e := run("dry", KindDeploy, "2.0.0.4", 6, "2.0.0.2", all("skipped")...); e.DryRun = true; return e }(),
-		func() Entry { e := run("other", KindDeploy, "2.0.0.2", 7, "2.0.0.1", all("failed")...); e.Profile = "staging"; return e }(),
+		func() Entry {
+			e := run("dry", KindDeploy, "2.0.0.4", 6, "2.0.0.2", all("skipped")...)
+			e.DryRun = true
+			return e
+		}(),
+		func() Entry {
+			e := run("other", KindDeploy, "2.0.0.2", 7, "2.0.0.1", all("failed")...)
+			e.Profile = "staging"
+			return e
+		}(),
 	}
 	j := journalOf(t, runs, "2.0.0.1", "2.0.0.2", "2.0.0.3", "2.0.0.4")
 

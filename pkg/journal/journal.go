@@ -3,6 +3,11 @@
 // addressed by SHA-256), so that a partial rollout can be resumed and a
 // profile rolled back to the build it ran before, which the server itself
 // cannot do.
+//
+// Every run records its project (ProjectKey) and profile; the queries a
+// command uses (History, Resume, Stage, RollbackTarget, Identities) see
+// only the runs of one Scope, so two projects that both have a profile
+// "prod" never mix their runs.
 package journal
 
 import (
@@ -295,7 +300,10 @@ func (j *Journal) All() ([]Entry, error) {
 	return out, nil
 }
 
-// Runs returns the runs of one profile ("" for all), newest first.
+// Runs returns the runs of one profile ("" for all), newest first, of every
+// project.
+//
+// Deprecated: use History (one project and profile) or All.
 func (j *Journal) Runs(profile string) ([]Entry, error) {
 	all, err := j.All()
 	if err != nil || profile == "" {
@@ -348,6 +356,9 @@ func (e *Entry) deployed() bool {
 // PreviousBuild finds the build a profile ran before its last successful run:
 // the newest earlier run of the profile whose build ran somewhere and differs
 // from that run's build. Rollback redeploys it from the archive.
+//
+// Deprecated: use RollbackTarget, which sees one project only and goes to
+// the build the servers ran before a partial rollout.
 func (j *Journal) PreviousBuild(profile string) (Entry, error) {
 	runs, err := j.Runs(profile)
 	if err != nil {
@@ -374,7 +385,10 @@ func (j *Journal) PreviousBuild(profile string) (Entry, error) {
 }
 
 // Unverified returns the servers of a run that do not run its build as far
-// as the run knows (what --resume must still do).
+// as the run knows.
+//
+// Deprecated: use Resume, which checks the run's project and profile and
+// returns every server of the run.
 func (j *Journal) Unverified(id string) (Entry, []string, error) {
 	e, err := j.Find(id)
 	if err != nil {

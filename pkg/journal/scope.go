@@ -73,6 +73,13 @@ type Scope struct {
 	URLs []string
 }
 
+// NewScope is the scope of a profile: configFile is the config file used
+// ("" for a flags-only run), urls the profile's server URLs.
+func NewScope(configFile, profile string, urls []string) (Scope, error) {
+	p, err := ProjectKey(configFile, urls)
+	return Scope{Project: p, Profile: strings.ToLower(profile), URLs: urls}, err
+}
+
 // Holds reports whether a run belongs to the scope.
 func (s Scope) Holds(e *Entry) bool {
 	if !strings.EqualFold(e.Profile, s.Profile) {

@@ -484,6 +484,10 @@ func TestProjectKey(t *testing.T) {
 	if a != b || a != "servers: https://web1.example/app/ https://web2.example/app/" || strings.Contains(a, "pw") {
 		t.Errorf("flags-only keys %q and %q", a, b)
 	}
+	ns, err := NewScope("", "Prod", []string{"https://web1.example/app/", "https://web2.example/app/"})
+	if err != nil || ns.Project != a || ns.Profile != "prod" || len(ns.URLs) != 2 {
+		t.Errorf("NewScope = %+v, %v", ns, err)
+	}
 	s := Scope{Project: a, Profile: "Prod"}
 	if s.Key() != (Scope{Project: a, Profile: "prod"}).Key() || s.Key() == (Scope{Project: a, Profile: "staging"}).Key() {
 		t.Error("Key must ignore the profile's case and tell profiles apart")

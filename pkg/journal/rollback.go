@@ -36,21 +36,31 @@ type farmEvent struct {
 // replay walks the runs of a scope oldest first, keeping what each server
 // runs as far as the journal knows, and says after each run whether its
 // build ran somewhere and whether it ran everywhere. A run's servers are its
-// rollout's: a resume's are those of the run it finishes.
+// rollout's: a resume's are those of the run it finishes, a swap's those of
+// the stage run it swapped.
 func replay(runs []Entry) []farmEvent {
 	state := map[string]string{} // server key → SHA-256 ("" unknown)
 	scopeOf := map[string][]string{}
 	var out []farmEvent
 	for k := len(runs) - 1; k >= 0; k-- {
 		e := &runs[k]
-		if e.DryRun || e.RunKind() == KindStage || !validSHA(e.Exe.SHA256) {
+		if e.DryRun || !validSHA(e.Exe.SHA256) {
 			continue
 		}
 		var keys []string
+		for _, s := range e.Servers {
+			keys = append(keys, serverKey(s.URL, s.Name))
+		}
+		if prev, ok := scopeOf[e.linked()]; ok {
+			keys = prev
+		}
+		scopeOf[e.ID] = keys
+		if e.RunKind() == KindStage { // uploads change nothing that runs
+			continue
+		}
 		ev := farmEvent{run: e}
 		for _, s := range e.Servers {
 			key := serverKey(s.URL, s.Name)
-			keys = append(keys, key)
 			switch {
 			case s.Verified || s.UpToDate:
 				state[key], ev.reached = e.Exe.SHA256, true
@@ -58,10 +68,6 @@ func replay(runs []Entry) []farmEvent {
 				state[key], ev.reached = "", true
 			}
 		}
-		if prev, ok := scopeOf[e.Resumes]; ok && e.RunKind() == KindResume {
-			keys = prev
-		}
-		scopeOf[e.ID] = keys
 		ev.full = len(keys) > 0
 		for _, key := range keys {
 			ev.full = ev.full && state[key] == e.Exe.SHA256
@@ -69,6 +75,18 @@ func replay(runs []Entry) []farmEvent {
 		out = append(out, ev)
 	}
 	return out
+}
+
+// linked is the run whose servers this run's rollout covers: the run a
+// resume finishes, the stage run a swap swapped ("" for neither).
+func (e *Entry) linked() string {
+	switch e.RunKind() {
+	case KindResume:
+		return e.Resumes
+	case KindSwap:
+		return e.StageRun
+	}
+	return ""
 }
 
 // RollbackTarget finds where a rollback of the scope goes. With to (a run

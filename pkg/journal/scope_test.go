@@ -149,6 +149,24 @@ func TestRollbackTarget(t *testing.T) {
 					return e
 				}()},
 			target: "r1", from: "r2"},
+		{name: "a swap of a stage run that missed a server did not deploy everywhere",
+			runs: []Entry{r1, run("s2", KindStage, "2.0.0.2", 2, "2.0.0.1", "web1:staged", "web2:staged", "web3:failed"),
+				func() Entry {
+					e := run("w2", KindSwap, "2.0.0.2", 3, "2.0.0.1", "web1:ok", "web2:ok")
+					e.StageRun = "s2"
+					return e
+				}(),
+				run("r3", KindDeploy, "2.0.0.3", 4, "2.0.0.1", "web1:ok", "web2:failed", "web3:skipped")},
+			target: "r1", from: "r3"},
+		{name: "a full swap is a full deploy",
+			runs: []Entry{r1, run("s2", KindStage, "2.0.0.2", 2, "2.0.0.1", all("staged")...),
+				func() Entry {
+					e := run("w2", KindSwap, "2.0.0.2", 3, "2.0.0.1", all("ok")...)
+					e.StageRun = "s2"
+					return e
+				}(),
+				r3p},
+			target: "w2", from: "r3"},
 		{name: "nothing deployed yet", runs: []Entry{run("r1", KindStage, "2.0.0.3", 1, "2.0.0.2", all("staged")...)},
 			errHas: []string{"no run of profile \"prod\" of /p/a/wcdeploy.yaml deployed a build yet"}},
 	}

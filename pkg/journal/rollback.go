@@ -183,9 +183,13 @@ func (j *Journal) notArchived(runs []Entry, cands []farmEvent, cause error) erro
 // deploy it names what the servers ran before, which wcdeploy never had.
 func (j *Journal) noEarlierBuild(s Scope, runs []Entry, from *Entry, events []farmEvent, n int) error {
 	before := map[string]string{} // server → version before the first run of from's build
+	first := ""
 	for _, e := range slices.Backward(runs) {
 		if e.Exe.SHA256 != from.Exe.SHA256 || e.DryRun {
 			continue
+		}
+		if first == "" {
+			first = e.ID
 		}
 		for _, sv := range e.Servers {
 			if _, seen := before[sv.Name]; !seen && sv.VersionBefore != "" && sv.VersionBefore != from.Exe.Version {
@@ -208,7 +212,7 @@ func (j *Journal) noEarlierBuild(s Scope, runs []Entry, from *Entry, events []fa
 		ran = versionsByServer(before)
 	}
 	return fmt.Errorf("there is no earlier build wcdeploy has for %s: before run %s (%s) the servers ran %s, and wcdeploy never had that EXE (it was deployed before wcdeploy or from elsewhere): %w; deploy it by path with 'wcdeploy deploy --exe PATH'",
-		s, from.ID, from.Exe.Version, ran, ErrNotFound)
+		s, first, from.Exe.Version, ran, ErrNotFound)
 }
 
 // versionsByServer says "2.0.0.2 (web1, web2), 2.0.0.1 (web3)".

@@ -116,7 +116,7 @@ func TestRollbackTarget(t *testing.T) {
 				run("r1", KindDeploy, "2.0.0.3", 1, "2.0.0.2", "web1:ok", "web2:failed", "web3:skipped"),
 				resume(run("r2", KindResume, "2.0.0.3", 2, "2.0.0.3", "web2:ok", "web3:ok"), "r1"),
 			},
-			errHas: []string{"before run r2 (2.0.0.3) the servers ran 2.0.0.2 (web1, web2, web3)"}},
+			errHas: []string{"before run r1 (2.0.0.3) the servers ran 2.0.0.2 (web1, web2, web3)"}},
 		{name: "a rollback right after a rollback goes one good build further back",
 			runs: []Entry{r1, r2, r3, rollback("r4", "2.0.0.2", 4, r3, all("ok")...)}, target: "r1", from: "r4"},
 		{name: "and a third finds every earlier build rolled back from",

@@ -180,6 +180,12 @@ func (m *merger) build(raw map[string]any) (Profile, error) {
 		if err := setField(b.field(&p), b.kind, v); err != nil {
 			return p, usageErr("%s: %s", src, err)
 		}
+		if b.parse != nil {
+			ptr := b.field(&p).(*string)
+			if *ptr, err = b.parse(*ptr); err != nil {
+				return p, usageErr("%s: %s", src, err)
+			}
+		}
 		if b.kind == kPath {
 			ptr := b.field(&p).(*string)
 			base := m.cwd

@@ -101,8 +101,8 @@ func (m *merger) fileServer(at string, item any, flavor string) (serverEntry, er
 	}
 	if s.Flavor == "" {
 		s.Flavor = flavor
-	} else if msg := oneOf(FlavorModule, FlavorWebServer, FlavorISAPI)(s.Flavor); msg != "" {
-		return serverEntry{}, usageErr("%s: %s", m.fileKey(at+".flavor"), msg)
+	} else if s.Flavor, err = ParseFlavor(s.Flavor); err != nil {
+		return serverEntry{}, usageErr("%s: %s", m.fileKey(at+".flavor"), err)
 	}
 	return serverEntry{s, key}, nil
 }

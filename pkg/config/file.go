@@ -67,7 +67,13 @@ const (
 func parseFile(path string, data []byte) (*fileData, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
+		if advice := escapeAdvice(path, data, err); advice != nil {
+			return nil, advice
+		}
 		return nil, usageErr("%s is not valid YAML: %w", path, err)
+	}
+	if err := checkEscapedValues(path, data, &doc); err != nil {
+		return nil, err
 	}
 	lines := map[string]int{}
 	if err := scanNode(path, &doc, "", "", lines); err != nil {

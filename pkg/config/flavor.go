@@ -61,4 +61,3 @@ func ParseEmulatedFlavor(name string) (string, error) {
 	}
 	return "", fmt.Errorf("unknown flavor %s: use module-7.14, module-7.15, webserver-7.26 or isapi (module means module-7.15, webserver means webserver-7.26)", quote(name))
 }
-

@@ -44,7 +44,7 @@ func TestBackslashInDoubleQuotesAdvice(t *testing.T) {
 		want       []string
 	}{
 		{"exe", "profiles:\n  prod:\n    exe: \"build\\App.exe\"  # the EXE\n",
-			[]string{":3: exe: \"build\\App.exe\" has a backslash inside double quotes", `(\A is none)`, `'build\App.exe'`, `"build\\App.exe"`}},
+			[]string{":3: exe: \"build\\App.exe\" has a backslash inside double quotes", `(\A is not a YAML escape)`, `'build\App.exe'`, `"build\\App.exe"`}},
 		{"username in flow", "default_profile: prod\nprofiles:\n  prod:\n    servers:\n      - {name: web1, url: \"https://w/App/\", username: \"CORP\\deploy\"}\n",
 			[]string{":5: username: \"CORP\\deploy\"", `'CORP\deploy'`, `"CORP\\deploy"`}},
 		{"first line", "default_profile: \"CORP\\x\"\n", []string{":1: default_profile: \"CORP\\x\"", `'CORP\x'`}},

@@ -109,7 +109,7 @@ func checkTop(path string, top *yaml.Node) error {
 		switch strings.ToLower(k.Value) {
 		case keyDefaultProfile, keyProfiles:
 		default:
-			return usageErr("%s:%d: unknown key %q at the top level; the top level has only default_profile and profiles (settings go inside a profile)", path, k.Line, k.Value)
+			return usageErr("%s:%d: unknown key %q at the top level%s; the top level has only default_profile and profiles (settings go inside a profile)", path, k.Line, k.Value, didYouMean(k.Value, []string{keyDefaultProfile, keyProfiles}))
 		}
 	}
 	return nil

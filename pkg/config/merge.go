@@ -133,7 +133,12 @@ func (m *merger) flatten(raw map[string]any) (map[string]any, error) {
 					return err
 				}
 			default:
-				return usageErr("%s: unknown key %q; known keys here: %s (see docs/configuration.md)", m.fileKey(full), full, strings.Join(knownAt(prefix, known), ", "))
+				here := knownAt(prefix, known)
+				hint := didYouMean(k, here)
+				if prefix == "" {
+					hint = profileKeyHint(k, here)
+				}
+				return usageErr("%s: unknown key %q%s; known keys here: %s (see docs/configuration.md)", m.fileKey(full), full, hint, strings.Join(here, ", "))
 			}
 		}
 		return nil
@@ -491,15 +496,20 @@ func decodeStrict(in, out any) error {
 	}
 	if len(md.Unused) > 0 {
 		sort.Strings(md.Unused)
-		return &unknownKeyError{md.Unused[0]}
+		return &unknownKeyError{md.Unused[0], mapKeys(out)}
 	}
 	return nil
 }
 
 // unknownKeyError is a key decodeStrict does not know.
-type unknownKeyError struct{ key string }
+type unknownKeyError struct {
+	key   string
+	known []string // the keys there are, for a suggestion
+}
 
-func (e *unknownKeyError) Error() string { return fmt.Sprintf("unknown key %q", e.key) }
+func (e *unknownKeyError) Error() string {
+	return fmt.Sprintf("unknown key %q%s", e.key, didYouMean(e.key, e.known))
+}
 
 func splitList(s string) []string {
 	var out []string

@@ -197,7 +197,7 @@ func (m *merger) build(raw map[string]any) (Profile, error) {
 			if lay == fromFile {
 				base = m.cfgDir
 			}
-			*ptr = resolvePath(base, *ptr)
+			*ptr = LocalPath(base, *ptr)
 		}
 	}
 	for _, b := range bindings {
@@ -326,9 +326,11 @@ func toDuration(raw any) (time.Duration, error) {
 	return 0, fmt.Errorf("must be a duration such as 30s, not %s", describe(raw))
 }
 
-// resolvePath makes p absolute against base. Windows-style separators in a
-// shared config file work on every OS.
-func resolvePath(base, p string) string {
+// LocalPath is a path from a flag or a file as this OS opens it: '\' and '/'
+// both separate folders (deploy\bld_App.prg works on Linux too), and a
+// relative path is joined to base (left relative when base is ""). Drive and
+// UNC paths are kept as written.
+func LocalPath(base, p string) string {
 	if p == "" {
 		return ""
 	}

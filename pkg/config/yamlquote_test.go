@@ -87,3 +87,16 @@ func TestSingleQuotedBackslashLoads(t *testing.T) {
 		t.Errorf("exe %q, want %q", ld.Profile.Exe, want)
 	}
 }
+
+// A health check's contains: keeps its escapes: text with a line break may
+// be meant there.
+func TestEscapesKeptInContains(t *testing.T) {
+	p := writeConfig(t, "profiles:\n  prod:\n    servers: [{url: 'https://w/App/'}]\n    rollout:\n      health:\n        - {url: default.wc, contains: \"a\\nb\"}\n")
+	ld, err := Load(Options{ConfigPath: p, Dir: filepath.Dir(p)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ld.Profile.Rollout.Health[0].Contains; got != "a\nb" {
+		t.Errorf("contains %q", got)
+	}
+}

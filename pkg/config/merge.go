@@ -431,7 +431,7 @@ func (m *merger) health(raw any) ([]Health, error) {
 		key := fmt.Sprintf("rollout.health[%d]", i)
 		var fh fileHealth
 		if err := decodeStrict(item, &fh); err != nil {
-			return nil, usageErr("%s: %s (keys: url, status, contains, timeout, interval, retries)", m.strictKey(key, err), err)
+			return nil, usageErr("%s: %s; keys: url, status, contains, timeout, interval, retries", m.strictKey(key, err), err)
 		}
 		h := DefaultHealth(strings.TrimSpace(fh.URL))
 		h.Contains = fh.Contains

@@ -84,7 +84,7 @@ func (m *merger) fileServer(at string, item any, flavor string) (serverEntry, er
 	key := m.fileKey(at)
 	var fs fileServer
 	if err := decodeStrict(item, &fs); err != nil {
-		return serverEntry{}, usageErr("%s: %s (keys: name, url, flavor, group, upload_url, update_url, status_url)", m.strictKey(at, err), err)
+		return serverEntry{}, usageErr("%s: %s; keys: name, url, flavor, group, upload_url, update_url, status_url", m.strictKey(at, err), err)
 	}
 	if fs.URL == "" {
 		return serverEntry{}, usageErr("%s.url: is required, e.g. https://web1.example.com/App/", key)
@@ -101,8 +101,8 @@ func (m *merger) fileServer(at string, item any, flavor string) (serverEntry, er
 	}
 	if s.Flavor == "" {
 		s.Flavor = flavor
-	} else if msg := oneOf(FlavorModule, FlavorWebServer, FlavorISAPI)(s.Flavor); msg != "" {
-		return serverEntry{}, usageErr("%s: %s", m.fileKey(at+".flavor"), msg)
+	} else if s.Flavor, err = ParseFlavor(s.Flavor); err != nil {
+		return serverEntry{}, usageErr("%s: %s", m.fileKey(at+".flavor"), err)
 	}
 	return serverEntry{s, key}, nil
 }

@@ -106,7 +106,7 @@ func Upload(ctx context.Context, client *http.Client, o Options) (*Result, error
 func send(ctx context.Context, client *http.Client, target string, body *Body, maxReply int64) (res *Result, retry bool, err error) {
 	// Each attempt reads its own clone: the transport may still be reading
 	// the previous one when it gives up on a connection.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, body.Clone())
+	req, err := http.NewRequestWithContext(transport.WithPhase(ctx, transport.Phase{Name: "upload"}), http.MethodPost, target, body.Clone())
 	if err != nil {
 		return nil, false, exitcode.New(exitcode.Upload, fmt.Errorf("the upload URL %q is not usable: %w", target, err))
 	}

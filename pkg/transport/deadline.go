@@ -9,6 +9,7 @@ import (
 	"net/http/httptrace"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -166,7 +167,9 @@ func size(n int64) string {
 // progressConn is a connection with a progress deadline. Every byte read or
 // written moves the deadline (for reads and writes alike) to now plus the
 // allowance; while the request's reply has not started, the allowance is
-// the phase's ReplyWait, if it has one. Between requests (the connection
+// the phase's ReplyWait, if it has one. Bytes that leave the socket's send
+// queue count too (where the system tells it): a slow line drains a queue
+// that the writes filled long before. Between requests (the connection
 // idle in the pool) there is no deadline.
 type progressConn struct {
 	net.Conn
@@ -181,6 +184,8 @@ type progressConn struct {
 	nsent   int64 // this request's bytes written
 	ngot    int64 // this request's bytes read
 	writing int   // writes in progress
+	moved   time.Time
+	queue   int // the send queue after the last move, -1 unknown
 	stall   *StallError
 }
 
@@ -189,7 +194,7 @@ func (c *progressConn) begin(p Phase, traced bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.armed, c.traced, c.phase, c.waiting, c.nsent, c.ngot = true, traced, p, false, 0, 0
-	c.extendLocked()
+	c.movedLocked(false)
 }
 
 // sent: the whole request is written; the reply wait starts.
@@ -198,7 +203,7 @@ func (c *progressConn) sent() {
 	defer c.mu.Unlock()
 	if c.armed && c.ngot == 0 {
 		c.waiting = true
-		c.extendLocked()
+		c.movedLocked(true)
 	}
 }
 
@@ -223,25 +228,59 @@ func (c *progressConn) allowanceLocked() (time.Duration, string) {
 	return c.timeout, SettingResponse
 }
 
-func (c *progressConn) extendLocked() {
+// movedLocked records progress and moves the deadline; wrote says the send
+// queue may have grown, so it is read again.
+func (c *progressConn) movedLocked(wrote bool) {
+	c.moved = time.Now()
+	if wrote {
+		c.queue = c.unsent()
+	}
 	if c.armed && c.stall == nil {
 		d, _ := c.allowanceLocked()
-		_ = c.Conn.SetDeadline(time.Now().Add(d))
+		_ = c.Conn.SetDeadline(c.moved.Add(d))
 	}
+}
+
+// unsent reads the socket's send queue, -1 if unknown.
+func (c *progressConn) unsent() int {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return -1
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	n := -1
+	_ = raw.Control(func(fd uintptr) { n = unsentBytes(fd) })
+	return n
 }
 
 // failLocked turns a deadline that ran out while a request was on the
 // connection into the StallError, and keeps returning it: the transport
 // closes the connection after a failure, and the errors that closing causes
-// on the other direction must not hide why.
-func (c *progressConn) failLocked(err error) error {
+// on the other direction must not hide why. retry says the deadline ran out
+// though bytes moved (the other direction, or the send queue drained): the
+// operation goes on.
+func (c *progressConn) failLocked(err error) (_ error, retry bool) {
 	if c.stall != nil {
-		return c.stall
+		return c.stall, false
 	}
 	if !c.armed || !errors.Is(err, os.ErrDeadlineExceeded) {
-		return err
+		return err, false
 	}
 	d, setting := c.allowanceLocked()
+	if time.Since(c.moved) < d {
+		// Bytes moved meanwhile (the other direction, or an allowance that
+		// grew): the deadline runs from that move.
+		_ = c.Conn.SetDeadline(c.moved.Add(d))
+		return nil, true
+	}
+	if q := c.unsent(); q >= 0 && c.queue >= 0 && q < c.queue {
+		c.queue = q
+		c.movedLocked(false)
+		return nil, true
+	}
 	stage := StageReading
 	switch {
 	case c.writing > 0:
@@ -250,22 +289,27 @@ func (c *progressConn) failLocked(err error) error {
 		stage = StageWaiting
 	}
 	c.stall = &StallError{Host: c.host, Phase: c.phase.Name, Stage: stage, Sent: c.nsent, Got: c.ngot, Idle: d, Setting: setting}
-	return c.stall
+	return c.stall, false
 }
 
 func (c *progressConn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if n > 0 {
-		c.ngot += int64(n)
-		c.waiting = false
-		c.extendLocked()
+	for {
+		n, err := c.Conn.Read(b)
+		c.mu.Lock()
+		if n > 0 {
+			c.ngot += int64(n)
+			c.waiting = false
+			c.movedLocked(false)
+		}
+		retry := false
+		if err != nil {
+			err, retry = c.failLocked(err)
+		}
+		c.mu.Unlock()
+		if !retry || n > 0 {
+			return n, err
+		}
 	}
-	if err != nil {
-		err = c.failLocked(err)
-	}
-	return n, err
 }
 
 func (c *progressConn) Write(b []byte) (int, error) {
@@ -296,10 +340,10 @@ func (c *progressConn) Write(b []byte) (int, error) {
 		c.mu.Lock()
 		if n > 0 {
 			c.nsent += int64(n)
-			c.extendLocked()
+			c.movedLocked(true)
 		}
 		if err != nil {
-			err = c.failLocked(err)
+			err, _ = c.failLocked(err) // nil: bytes moved, write the rest
 		}
 		c.mu.Unlock()
 		if err != nil {

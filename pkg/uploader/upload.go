@@ -147,6 +147,9 @@ func send(ctx context.Context, client *http.Client, target string, body *Body, m
 			}
 			return nil, true, exitcode.New(exitcode.Upload, fmt.Errorf("the connection failed during the upload: %w; check that the server is up and reachable", quiet(err)))
 		}
+		if stall := (*transport.StallError)(nil); errors.As(err, &stall) {
+			return nil, false, exitcode.New(exitcode.Upload, fmt.Errorf("the upload did not finish: %w", quiet(err)))
+		}
 		return nil, false, exitcode.New(exitcode.Upload, fmt.Errorf("the upload could not be sent: %w", quiet(err)))
 	}
 	defer resp.Body.Close()

@@ -84,6 +84,11 @@ type Rule struct {
 	Delay time.Duration
 	// Body replaces a 200 reply's body in Garbage mode.
 	Body []byte
+	// Status, if set, limits the reply faults (StallHeaders, StallBody,
+	// Garbage, DelayReply) to replies with this status; others pass. With
+	// 200, the 401 legs of an NTLM login go through and the reply to the
+	// logged-in request is broken.
+	Status int
 	// Rate, if positive, limits the request and reply bodies of matching
 	// exchanges to this many bytes per second.
 	Rate int64

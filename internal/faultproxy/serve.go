@@ -54,6 +54,9 @@ type exchange struct {
 	req    *http.Request
 	rule   Rule
 	ex     *Exchange
+	// replyMode is the mode for the reply: the rule's, or Pass when the
+	// rule's Status does not match (the body goroutine reads rule).
+	replyMode Mode
 }
 
 // run handles the exchange; false ends the connection.
@@ -83,7 +86,12 @@ func (x *exchange) run() bool {
 	}
 	defer resp.Body.Close()
 	x.p.note(func() { x.ex.Status = resp.StatusCode })
-	if x.rule.Mode == Pass {
+	x.replyMode = x.rule.Mode
+	if x.rule.Status != 0 && resp.StatusCode != x.rule.Status {
+		x.replyMode = Pass
+		x.p.note(func() { x.ex.Mode = Pass })
+	}
+	if x.replyMode == Pass {
 		// A server may answer before it read the whole body (413).
 		ok := x.reply(resp)
 		return <-bodyDone == nil && x.forwarded() && ok && !resp.Close && !x.req.Close
@@ -187,7 +195,7 @@ func (x *exchange) discardReply() {
 // reply sends the server's reply to the client, as the rule says; false
 // ends the connection.
 func (x *exchange) reply(resp *http.Response) bool {
-	switch x.rule.Mode {
+	switch x.replyMode {
 	case StallHeaders:
 		_, _ = io.Copy(io.Discard, resp.Body)
 		x.p.hold(0, x.clientGone())
@@ -205,13 +213,13 @@ func (x *exchange) reply(resp *http.Response) bool {
 		if err != nil {
 			return false
 		}
-		if x.rule.Mode == Garbage && resp.StatusCode == http.StatusOK {
+		if x.replyMode == Garbage && resp.StatusCode == http.StatusOK {
 			body = x.rule.Body
 			if body == nil {
 				body = []byte(DefaultGarbage)
 			}
 		}
-		if x.rule.Mode == DelayReply && !x.p.hold(x.rule.Delay, x.clientGone()) {
+		if x.replyMode == DelayReply && !x.p.hold(x.rule.Delay, x.clientGone()) {
 			return false
 		}
 		// The client-gone watcher may still read the connection: end it.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"strings"
 	"testing"
@@ -194,5 +195,62 @@ func TestProgressDeadlineIdleConnection(t *testing.T) {
 	}
 	if n := px.Stats().Conns; n != 1 {
 		t.Errorf("%d connections, want 1", n)
+	}
+}
+
+// TestProgressDeadlineTLSAndNTLM: the phase reaches the connection under
+// TLS (the trace sees the *tls.Conn), and through the legs of an NTLM
+// login, whose 401s pass while the logged-in reply stalls.
+func TestProgressDeadlineTLSAndNTLM(t *testing.T) {
+	t.Run("tls", func(t *testing.T) {
+		t.Parallel()
+		certSrv := httptest.NewTLSServer(http.NotFoundHandler())
+		certSrv.Close()
+		em, err := emulator.New(emulator.Config{Flavor: emulator.Module715, Auth: emulator.AuthBasic, Users: map[string]string{"deploy": "pw"}, Dir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := em.StartTLS("127.0.0.1:0", certSrv.TLS.Certificates[0]); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = em.Close() })
+		em.Inject(emulator.Fault{Kind: emulator.FaultStall, Action: "status"})
+		c, err := New(em.URL(), Options{Auth: AuthBasic, User: "deploy", Password: "pw", CAFile: writeCA(t, certSrv), ProgressTimeout: stallTimeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseIdleConnections()
+		expectStall(t, c, em.URL()+"ModuleAdministration.wc", "status", StageWaiting)
+	})
+	t.Run("ntlm", func(t *testing.T) {
+		t.Parallel()
+		em := emulator.StartT(t, emulator.Config{Flavor: emulator.Module715, Auth: emulator.AuthNTLM, Domain: "WCEMU", Users: map[string]string{`WCEMU\deploy`: "pw"}})
+		px := faultproxy.Start(t, em.URL(), faultproxy.Rule{Path: "ModuleAdministration", Mode: faultproxy.StallBody, Status: http.StatusOK})
+		c, err := New(px.URL(), Options{Auth: AuthNTLM, User: `WCEMU\deploy`, Password: "pw", ProgressTimeout: stallTimeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseIdleConnections()
+		expectStall(t, c, px.URL()+"ModuleAdministration.wc", "status", StageReading)
+		ex := px.Stats().Exchanges
+		if len(ex) < 2 || ex[0].Status != http.StatusUnauthorized || ex[len(ex)-1].Status != http.StatusOK {
+			t.Errorf("exchanges %+v: want the 401 legs, then the stalled 200", ex)
+		}
+	})
+}
+
+func expectStall(t *testing.T, c *http.Client, url, phase, stage string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(WithPhase(ctx, Phase{Name: phase}), http.MethodGet, url, nil)
+	start := time.Now()
+	err := readAll(c, req)
+	var stall *StallError
+	if !errors.As(err, &stall) || stall.Phase != phase || stall.Stage != stage {
+		t.Fatalf("err = %v, want a %s stall of the %s request", err, stage, phase)
+	}
+	if took := time.Since(start); took > bound {
+		t.Errorf("took %s, want under %s", took, bound)
 	}
 }

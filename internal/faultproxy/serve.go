@@ -265,7 +265,9 @@ func (x *exchange) copyReply(body io.Reader, limit int64) error {
 // anything more). Only for exchanges that end the connection.
 func (x *exchange) clientGone() <-chan struct{} {
 	gone := make(chan struct{})
+	x.p.wg.Add(1) // inside serve's own count, so never after Close's Wait began
 	go func() {
+		defer x.p.wg.Done()
 		defer close(gone)
 		_, _ = x.cr.Peek(1)
 	}()

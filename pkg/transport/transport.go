@@ -220,7 +220,7 @@ func (t *authTransport) String() string {
 // status page is a good choice: it needs the login and changes nothing) and
 // leaves the logged-in connection in the pool for the requests that follow.
 func Login(ctx context.Context, c *http.Client, pageURL string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pageURL, nil)
+	req, err := http.NewRequestWithContext(WithPhase(ctx, Phase{Name: "login"}), http.MethodGet, pageURL, nil)
 	if err != nil {
 		return exitcode.Errorf(exitcode.Usage, "cannot check the login at %q: %w", pageURL, err)
 	}

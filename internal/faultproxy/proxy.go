@@ -64,6 +64,9 @@ const (
 // DefaultGarbage is the body Garbage sends when the rule has none.
 const DefaultGarbage = "\x00\x1f\x8b garbled reply \xff\xfe <<<< no page here >>>>"
 
+// recvBuffer is the receive buffer of the proxy's client connections.
+const recvBuffer = 32 << 10
+
 // DefaultMaxHold bounds how long any exchange is held.
 const DefaultMaxHold = 30 * time.Second
 
@@ -248,6 +251,12 @@ func (p *Proxy) accept() {
 		if !p.track(c) {
 			_ = c.Close()
 			return
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			// A small window, like a slow line's: what the client has sent
+			// and the proxy has not read waits in the client's send queue,
+			// not in a large receive buffer here.
+			_ = tc.SetReadBuffer(recvBuffer)
 		}
 		p.wg.Add(1)
 		go func() {

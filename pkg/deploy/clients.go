@@ -59,6 +59,9 @@ func TransportOptions(p *config.Profile, password string) transport.Options {
 		Auth: p.Auth, User: p.Username, Password: password,
 		CAFile: p.CAFile, InsecureSkipVerify: p.InsecureSkipVerify, AllowInsecureHTTP: p.AllowInsecureHTTP,
 		ConnectTimeout: p.Timeouts.Connect, ResponseHeaderTimeout: p.Timeouts.Response,
+		// No byte moved for timeouts.response ends a request (the swap reply
+		// waits timeouts.swap: the swapper marks its phase).
+		ProgressTimeout: p.Timeouts.Response,
 	}
 }
 

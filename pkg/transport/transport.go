@@ -62,6 +62,10 @@ type Options struct {
 	// ResponseHeaderTimeout bounds the wait for a reply's headers after the
 	// request went out (0: no limit; the swap takes seconds).
 	ResponseHeaderTimeout time.Duration
+	// ProgressTimeout ends a request when no byte moved on its connection,
+	// either way, for this long (timeouts.response; 0: ResponseHeaderTimeout,
+	// else DefaultProgressTimeout). See WithPhase for the swap's reply.
+	ProgressTimeout time.Duration
 	// Proxy picks the proxy; nil means HTTP_PROXY/HTTPS_PROXY/NO_PROXY.
 	Proxy func(*http.Request) (*url.URL, error)
 	// Guard, shared by the clients of one run, stops every server from
@@ -149,6 +153,7 @@ func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context,
 	if dial != nil {
 		base.DialContext = dial
 	}
+	base.DialContext = progressDial(base.DialContext, u.Host, progressTimeout(o))
 	t := &authTransport{
 		base:       base,
 		origin:     originOf(u),
@@ -215,7 +220,7 @@ func (t *authTransport) String() string {
 // status page is a good choice: it needs the login and changes nothing) and
 // leaves the logged-in connection in the pool for the requests that follow.
 func Login(ctx context.Context, c *http.Client, pageURL string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pageURL, nil)
+	req, err := http.NewRequestWithContext(WithPhase(ctx, Phase{Name: "login"}), http.MethodGet, pageURL, nil)
 	if err != nil {
 		return exitcode.Errorf(exitcode.Usage, "cannot check the login at %q: %w", pageURL, err)
 	}

@@ -24,8 +24,6 @@ import (
 	"strings"
 	"time"
 
-	ntlmssp "github.com/Azure/go-ntlmssp"
-
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 )
 
@@ -34,6 +32,9 @@ const (
 	AuthAuto  = "auto"  // follow the server's challenge: NTLM/Negotiate when offered, else Basic
 	AuthBasic = "basic" // Basic only
 	AuthNTLM  = "ntlm"  // NTLM/Negotiate only
+	// AuthKerberos is Kerberos (SPNEGO) only: a keytab, the ticket cache,
+	// or the password to get a ticket from the KDC.
+	AuthKerberos = "kerberos"
 )
 
 // DefaultConnectTimeout bounds dialling and the TLS handshake when
@@ -45,11 +46,20 @@ const MaxRedirects = 5
 
 // Options configure the client for one server.
 type Options struct {
-	// Auth is auto (default), basic or ntlm.
+	// Auth is auto (default), basic, ntlm or kerberos.
 	Auth string
 	// User is DOMAIN\user, user@domain or a local user name; empty sends no
 	// credentials.
 	User, Password string
+	// PasswordFunc, when Password is empty, gives the password the first
+	// time a scheme needs it (not when a Kerberos keytab or ticket cache
+	// does); it is called at most once.
+	PasswordFunc func(context.Context) (string, error)
+	// Kerberos says where Kerberos credentials are and the server's SPN.
+	Kerberos KerberosOptions
+	// OnScheme, when set, is told which scheme the client uses and why
+	// (the first choice and every fallback), for -v.
+	OnScheme func(Choice)
 	// CAFile is a PEM file with a private CA to trust besides the system's.
 	CAFile string
 	// InsecureSkipVerify turns certificate checks off; the caller warns.
@@ -101,11 +111,11 @@ func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context,
 	switch mode {
 	case "":
 		mode = AuthAuto
-	case AuthAuto, AuthBasic, AuthNTLM:
+	case AuthAuto, AuthBasic, AuthNTLM, AuthKerberos:
 	case "negotiate", "windows":
 		mode = AuthNTLM
 	default:
-		return nil, exitcode.Errorf(exitcode.Usage, "auth %q is not known: use auto, basic or ntlm", o.Auth)
+		return nil, exitcode.Errorf(exitcode.Usage, "auth %q is not known: use auto, basic, ntlm or kerberos", o.Auth)
 	}
 	clearText := u.Scheme == "http" && !isLoopback(u.Hostname())
 	if mode == AuthBasic && o.User != "" && clearText && !o.AllowInsecureHTTP {
@@ -149,20 +159,23 @@ func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context,
 	if dial != nil {
 		base.DialContext = dial
 	}
+	conns := newConnSet()
+	base.DialContext = conns.dialer(base.DialContext)
 	t := &authTransport{
-		base:       base,
-		origin:     originOf(u),
-		host:       u.Host,
-		mode:       mode,
-		user:       o.User,
-		password:   o.Password,
-		basicOK:    !clearText || o.AllowInsecureHTTP,
-		hasCAFile:  o.CAFile != "",
-		negotiator: ntlmssp.Negotiator{},
-		guard:      o.Guard,
-		guardKey:   o.Guard.key(o.User, o.Password),
+		base:      base,
+		conns:     conns,
+		origin:    originOf(u),
+		host:      u.Host,
+		mode:      mode,
+		user:      o.User,
+		password:  o.Password,
+		passFunc:  o.PasswordFunc,
+		basicOK:   !clearText || o.AllowInsecureHTTP,
+		hasCAFile: o.CAFile != "",
+		krbOpts:   o.Kerberos,
+		onScheme:  o.OnScheme,
+		guard:     o.Guard,
 	}
-	t.negotiator.RoundTripper = &legRecorder{next: base}
 	return t, nil
 }
 
@@ -204,6 +217,18 @@ func originOf(u *url.URL) string {
 		}
 	}
 	return strings.ToLower(u.Scheme) + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// SchemeOf says which scheme a client made by New uses for its server and
+// why; ok is false before the first login or for another client.
+func SchemeOf(c *http.Client) (Choice, bool) {
+	t, ok := c.Transport.(*authTransport)
+	if !ok {
+		return Choice{}, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.choice, t.choice.Scheme != ""
 }
 
 // String describes the auth mode for logs, without the password.

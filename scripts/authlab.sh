@@ -63,7 +63,7 @@ free_port() {
 
 wait_port() {
 	local i
-	for ((i = 0; i < 200; i++)); do
+	for ((i = 0; i < 600; i++)); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
 		sleep 0.05
 	done
@@ -108,7 +108,7 @@ EOF
 start_kdc() {
 	export KRB5_CONFIG=$DIR/krb5.conf KRB5_KDC_PROFILE=$DIR/kdc.conf
 	kdb5_util create -s -r "$REALM" -P "$(head -c 18 /dev/urandom | base64)" >/dev/null 2>&1 || die "kdb5_util create failed"
-	kadmin.local -q "addprinc -pw $PASSWORD $LABUSER" >/dev/null 2>&1
+	kadmin.local -q "addprinc +requires_preauth -pw $PASSWORD $LABUSER" >/dev/null 2>&1
 	kadmin.local -q "addprinc -randkey HTTP/localhost" >/dev/null 2>&1
 	kadmin.local -q "ktadd -k $DIR/http.keytab HTTP/localhost" >/dev/null 2>&1
 	kadmin.local -q "ktadd -k $DIR/user.keytab -norandkey $LABUSER" >/dev/null 2>&1

@@ -118,7 +118,7 @@ func (t *authTransport) kerberosFailed(req *http.Request, err error) (*http.Resp
 	case errors.As(err, &nk):
 		closeBody(req)
 		return nil, t.noKerberosErr(nk.err)
-	case !refused && t.mode == AuthAuto && t.user != "" && t.offeredNTLM():
+	case !refused && t.mode == AuthAuto && t.user != "" && t.offeredRawNTLM():
 		why := "Kerberos: " + err.Error() + "; the server offers NTLM: using it"
 		if errors.Is(err, kerberos.ErrNoCredentials) {
 			why = "no Kerberos credentials; the server offers NTLM: using it"
@@ -143,8 +143,11 @@ func (t *authTransport) noKerberosErr(cause error) error {
 		Mode: t.mode, SPN: t.spn(), Cause: cause, Offered: t.offeredSchemes(nil)})
 }
 
-func (t *authTransport) offeredNTLM() bool {
+// offeredRawNTLM says whether the server offers NTLM itself: then a
+// Kerberos failure falls back to it. A Negotiate-only server may accept
+// Kerberos alone, and the Kerberos error says more.
+func (t *authTransport) offeredRawNTLM() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.offered.ntlm
+	return t.offered.ntlmRaw
 }

@@ -86,15 +86,15 @@ func (c *Client) classify(err error, spn string) error {
 		e.Kind = KindSPN
 	case strings.Contains(s, "KRB_AP_ERR_SKEW"):
 		e.Kind = KindSkew
-	case strings.Contains(s, "KDC_ERR_WRONG_REALM"), strings.Contains(s, "No KDCs defined"),
-		strings.Contains(s, "no KDC SRV records"), strings.Contains(s, "realm"):
-		e.Kind = KindRealm
 	case strings.Contains(s, "KRB_AP_ERR_TKT_EXPIRED"), strings.Contains(s, "TGT expired"):
 		e.Kind = KindExpired
 	case strings.Contains(s, "KDC_ERR_CLIENT_REVOKED"):
 		e.Kind = KindRevoked
 	case strings.Contains(s, "KDC_ERR_KEY_EXPIRED"):
 		e.Kind = KindPasswordOld
+	case strings.Contains(s, "KDC_ERR_WRONG_REALM"), strings.Contains(s, "no KDCs defined"),
+		strings.Contains(s, "no KDC SRV records"):
+		e.Kind = KindRealm
 	case strings.Contains(s, "Networking_Error"):
 		e.Kind = KindUnreachable
 	default:

@@ -36,7 +36,9 @@ func lab(t *testing.T) *authlab.Lab {
 	if m := authlab.Missing(); len(m) > 0 {
 		t.Skipf("the auth lab needs the Debian packages krb5-kdc krb5-admin-server krb5-user apache2-bin libapache2-mod-auth-gssapi gss-ntlmssp (missing %s)", strings.Join(m, ", "))
 	}
-	labOnce.Do(func() { theLab = authlab.Start(&pkgTB{T: t}, emulator.Config{SwapDelay: -1, InitialVersion: "1.0.0.0"}) })
+	labOnce.Do(func() {
+		theLab = authlab.Start(&pkgTB{T: t}, emulator.Config{SwapDelay: -1, InitialVersion: "1.0.0.0"})
+	})
 	if theLab == nil {
 		t.Fatal("the auth lab did not start")
 	}

@@ -98,19 +98,22 @@ func (a *app) clientsFor(ctx context.Context, p config.Profile, req credentials.
 	resolver := a.credResolver
 	guard := transport.NewGuard() // one refused login is not retried on every server
 	return func(t rollout.Target) (*http.Client, error) {
-		password := ""
+		o := transportOptions(&p, "")
+		o.Kerberos.SPN = p.ServerSPN(t.Name)
 		if p.Username != "" {
 			r, err := credentialRequest(&p, config.Server{URL: t.URL}, req)
 			if err != nil {
 				return nil, err
 			}
-			cred, err := resolver.Resolve(ctx, r)
-			if err != nil {
-				return nil, err
+			// With a Kerberos keytab or ticket cache the password is asked
+			// for only if a scheme needs it.
+			resolve := func(ctx context.Context) (string, error) { cred, err := resolver.Resolve(ctx, r); return cred.Password, err }
+			if o.PasswordFunc = resolve; !transport.StoredKerberos(o) {
+				if o.Password, err = resolve(ctx); err != nil {
+					return nil, err
+				}
 			}
-			password = cred.Password
 		}
-		o := transportOptions(&p, password)
 		// The swap holds the reply for seconds: the header wait must allow it.
 		o.ResponseHeaderTimeout = max(p.Timeouts.Response, p.Timeouts.Swap)
 		o.Guard = guard

@@ -6,6 +6,17 @@ import (
 	"strings"
 )
 
+// ServerSPN is the Kerberos service principal set for the named server
+// (spn:), or "".
+func (p Profile) ServerSPN(name string) string {
+	for _, s := range p.Servers {
+		if strings.EqualFold(s.Name, name) {
+			return s.SPN
+		}
+	}
+	return ""
+}
+
 type fileServer struct {
 	Name      string `mapstructure:"name"`
 	URL       string `mapstructure:"url"`
@@ -14,6 +25,7 @@ type fileServer struct {
 	UploadURL string `mapstructure:"upload_url"`
 	UpdateURL string `mapstructure:"update_url"`
 	StatusURL string `mapstructure:"status_url"`
+	SPN       string `mapstructure:"spn"`
 }
 
 // servers builds the server list: --url / WCDEPLOY_URL replaces the file's
@@ -42,7 +54,7 @@ func (m *merger) servers(raw any, flavor string) ([]Server, error) {
 			key := m.fileKey(fmt.Sprintf("servers[%d]", i))
 			var fs fileServer
 			if err := decodeStrict(item, &fs); err != nil {
-				return nil, usageErr("%s: %s (keys: name, url, flavor, group, upload_url, update_url, status_url)", key, err)
+				return nil, usageErr("%s: %s (keys: name, url, flavor, group, upload_url, update_url, status_url, spn)", key, err)
 			}
 			if fs.URL == "" {
 				return nil, usageErr("%s.url: is required, e.g. https://web1.example.com/App/", key)
@@ -52,7 +64,7 @@ func (m *merger) servers(raw any, flavor string) ([]Server, error) {
 				return nil, usageErr("%s.url: %s", key, err)
 			}
 			s := Server{Name: strings.TrimSpace(fs.Name), URL: base, Flavor: strings.TrimSpace(fs.Flavor),
-				Group: strings.TrimSpace(fs.Group), UploadURL: fs.UploadURL, UpdateURL: fs.UpdateURL, StatusURL: fs.StatusURL}
+				Group: strings.TrimSpace(fs.Group), UploadURL: fs.UploadURL, UpdateURL: fs.UpdateURL, StatusURL: fs.StatusURL, SPN: strings.TrimSpace(fs.SPN)}
 			if s.Name == "" {
 				u, _ := url.Parse(base)
 				s.Name = u.Host

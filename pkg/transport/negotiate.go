@@ -3,6 +3,7 @@ package transport
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/transport/kerberos"
@@ -20,6 +21,16 @@ type KerberosOptions struct {
 	SPN string
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
+}
+
+// StoredKerberos says whether Kerberos credentials that need no password
+// (a keytab, or a ticket cache from kinit) are at hand for o's user, so a
+// caller can leave the password to PasswordFunc. It contacts nobody.
+func StoredKerberos(o Options) bool {
+	if m := strings.ToLower(strings.TrimSpace(o.Auth)); m == AuthBasic || m == AuthNTLM {
+		return false
+	}
+	return kerberos.HasStoredCredentials(kerberos.Settings{User: o.User, Keytab: o.Kerberos.Keytab, Config: o.Kerberos.Config, Getenv: o.Kerberos.Getenv})
 }
 
 func (t *authTransport) krbSettings() kerberos.Settings {

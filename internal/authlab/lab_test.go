@@ -33,7 +33,7 @@ var (
 // lab starts one lab for the package's tests (about a second).
 func lab(t *testing.T) *authlab.Lab {
 	t.Helper()
-	if m := authlab.Missing(); len(m) > 0 {
+	if m := authlab.Missing(); len(m) > 0 && os.Getenv("CI") != "true" {
 		t.Skipf("the auth lab needs the Debian packages krb5-kdc krb5-admin-server krb5-user apache2-bin libapache2-mod-auth-gssapi gss-ntlmssp (missing %s)", strings.Join(m, ", "))
 	}
 	labOnce.Do(func() {

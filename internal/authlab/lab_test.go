@@ -310,6 +310,11 @@ func TestLabDescribe(t *testing.T) {
 	if id.SPNOK || !strings.Contains(id.SPNError, "HTTP/nosuch.example") {
 		t.Errorf("unknown SPN: %+v", id)
 	}
+	// The same through the client's options, for a server URL.
+	tid := transport.KerberosIdentity(l.URL(authlab.ModeKerberos), transport.Options{Kerberos: transport.KerberosOptions{Getenv: s.Getenv}})
+	if tid.SPN != "HTTP/localhost" || !tid.SPNOK || tid.Principal != want {
+		t.Errorf("KerberosIdentity: %+v", tid)
+	}
 	s.Keytab = l.Env["AUTHLAB_USER_KEYTAB"]
 	if id := kerberos.Describe(s, ""); id.Source != kerberos.SourceKeytab || len(id.KeytabPrincipals) == 0 {
 		t.Errorf("keytab: %+v", id)

@@ -3,6 +3,7 @@ package transport
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
@@ -161,4 +162,18 @@ func (t *authTransport) offeredRawNTLM() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.offered.ntlmRaw
+}
+
+// KerberosIdentity says which Kerberos identity a client made by New for
+// serverURL with o would use (keytab and its principals, ticket cache
+// principal and expiry) and, when that needs no password, whether a
+// ticket for the server's SPN can be had from the KDC. It sends nothing
+// to the server and shows no secret: for login, auth status and doctor.
+func KerberosIdentity(serverURL string, o Options) kerberos.Identity {
+	host := serverURL
+	if u, err := url.Parse(serverURL); err == nil && u.Host != "" {
+		host = u.Host
+	}
+	s := kerberos.Settings{User: o.User, Keytab: o.Kerberos.Keytab, Config: o.Kerberos.Config, Getenv: o.Kerberos.Getenv}
+	return kerberos.Describe(s, kerberos.SPN(host, o.Kerberos.SPN))
 }

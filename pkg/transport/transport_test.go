@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -680,5 +681,89 @@ func TestNTLMLargeBodyNotBuffered(t *testing.T) {
 	// Client and test server share the process: both stay far below the body size.
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/4 {
 		t.Errorf("allocated %d MiB for a %d MiB body", alloc>>20, size>>20)
+	}
+}
+
+// uploadAfterLogin logs in with a GET, then posts payload; it returns the
+// upload's error.
+func uploadAfterLogin(t *testing.T, s *iis, c *http.Client, payload []byte) error {
+	t.Helper()
+	if err := Login(context.Background(), c, s.srv.URL+"/ModuleAdministration.wc"); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.srv.URL+"/UploadExe.wc", nil)
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil }
+	req.Body, _ = req.GetBody()
+	req.ContentLength = int64(len(payload))
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("upload: %s", resp.Status)
+	}
+	return nil
+}
+
+// A server that closes connections after a few requests: the upload goes
+// only on a logged-in connection (a new login first), so it crosses once.
+func TestNTLMUploadSurvivesClosedConnections(t *testing.T) {
+	for _, max := range []int64{3, 4, 5} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) {
+			s := (&iis{windows: true, user: `CORP\deploy`, password: pw, maxPerConn: max}).start(t, false)
+			c := mustNew(t, s.srv.URL, Options{User: `CORP\deploy`, Password: pw})
+			payload := bytes.Repeat([]byte("E"), 1<<20)
+			if err := uploadAfterLogin(t, s, c, nil); err != nil { // a first login, as the preflight does
+				t.Fatal(err)
+			}
+			s.bodyBytes.Store(0)
+			if err := uploadAfterLogin(t, s, c, payload); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.bodyBytes.Load(); got != int64(len(payload)) {
+				t.Errorf("the server read %d body bytes, want %d: the upload crosses once", got, len(payload))
+			}
+		})
+	}
+}
+
+// A server that closes the connection after every request cannot take an
+// NTLM upload: wcdeploy says so and never sends the body.
+func TestNTLMServerClosingEveryConnection(t *testing.T) {
+	s := (&iis{windows: true, user: `CORP\deploy`, password: pw, maxPerConn: 2}).start(t, false)
+	c := mustNew(t, s.srv.URL, Options{Auth: "ntlm", User: `CORP\deploy`, Password: pw})
+	// NEGOTIATE and AUTHENTICATE use up each connection: no request is
+	// left for the upload.
+	s.bodyBytes.Store(0)
+	err := uploadAfterLogin(t, s, c, bytes.Repeat([]byte("E"), 1<<20))
+	var ae *AuthError
+	if !errors.As(err, &ae) || ae.Failure != FailConnClosed || exitcode.Of(err) != exitcode.Auth {
+		t.Fatalf("want %s, got %v", FailConnClosed, err)
+	}
+	if !strings.Contains(err.Error(), "MaxKeepAliveRequests") || s.bodyBytes.Load() != 0 {
+		t.Errorf("%v; %d body bytes sent", err, s.bodyBytes.Load())
+	}
+}
+
+// Basic once after NTLM could not complete, and the choice is reported.
+func TestNTLMFallsBackToBasicOnce(t *testing.T) {
+	// Behind a proxy without connection affinity NTLM never completes; Basic works.
+	s := (&iis{windows: true, basic: true, user: "deploy", password: pw, noAffinity: true}).start(t, false)
+	var choices []Choice
+	c := mustNew(t, s.srv.URL, Options{User: "deploy", Password: pw, OnScheme: func(ch Choice) { choices = append(choices, ch) }})
+	s.lastAuthHdr.Store("")
+	if err := Login(context.Background(), c, s.srv.URL+"/ModuleAdministration.wc"); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := SchemeOf(c)
+	if !ok || got.Scheme != "Basic" || len(choices) != 2 || choices[0].Scheme != "NTLM" || !strings.Contains(got.Reason, "NTLM") {
+		t.Errorf("SchemeOf %+v %v, choices %+v", got, ok, choices)
+	}
+	if s.attempts.Load() != 2 {
+		t.Errorf("%d password checks, want 2 (NTLM, then Basic)", s.attempts.Load())
 	}
 }

@@ -47,7 +47,7 @@ func transportOptions(p *config.Profile, password string) transport.Options {
 	return transport.Options{
 		Auth: p.Auth, User: p.Username, Password: password,
 		CAFile: p.CAFile, InsecureSkipVerify: p.InsecureSkipVerify, AllowInsecureHTTP: p.AllowInsecureHTTP,
-		Kerberos: transport.KerberosOptions{Keytab: p.KerberosKeytab, Config: p.KerberosConfig},
+		Kerberos:       transport.KerberosOptions{Keytab: p.KerberosKeytab, Config: p.KerberosConfig},
 		ConnectTimeout: p.Timeouts.Connect, ResponseHeaderTimeout: p.Timeouts.Response,
 	}
 }

@@ -107,7 +107,10 @@ func (a *app) clientsFor(ctx context.Context, p config.Profile, req credentials.
 			}
 			// With a Kerberos keytab or ticket cache the password is asked
 			// for only if a scheme needs it.
-			resolve := func(ctx context.Context) (string, error) { cred, err := resolver.Resolve(ctx, r); return cred.Password, err }
+			resolve := func(ctx context.Context) (string, error) {
+				cred, err := resolver.Resolve(ctx, r)
+				return cred.Password, err
+			}
 			if o.PasswordFunc = resolve; !transport.StoredKerberos(o) {
 				if o.Password, err = resolve(ctx); err != nil {
 					return nil, err

@@ -263,22 +263,28 @@ EOF
 	echo "authlab: KDC on 127.0.0.1:$KDC_PORT (realm $REALM); Apache kerberos :$PORT_KERBEROS ntlm :$PORT_NTLM both :$PORT_BOTH close3 :$PORT_CLOSE3 nobind :$PORT_NOBIND; settings in $DIR/env"
 }
 
-stop_pid() {
-	local f=$1 pid i
-	[[ -f $f ]] || return 0
-	pid=$(<"$f")
-	rm -f "$f"
-	kill -TERM "$pid" 2>/dev/null || return 0
+# stop_pids FILE...: TERM to each PID recorded in FILE (and removes FILE),
+# then waits for them all; KILL after 5 s.
+stop_pids() {
+	local f pids=() pid i
+	for f in "$@"; do
+		[[ -f $f ]] || continue
+		pids+=("$(<"$f")")
+		rm -f "$f"
+	done
+	((${#pids[@]})) || return 0
+	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
 	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
+		local alive=0
+		for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+		((alive)) || return 0
 		sleep 0.05
 	done
-	kill -KILL "$pid" 2>/dev/null || true
+	for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 }
 
 cmd_stop() {
-	stop_pid "$DIR/httpd.pid.started"
-	stop_pid "$DIR/kdc.pid.started"
+	stop_pids "$DIR/httpd.pid.started" "$DIR/kdc.pid.started"
 }
 
 case ${1:-} in

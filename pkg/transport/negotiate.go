@@ -104,6 +104,9 @@ func (t *authTransport) kerberos(req *http.Request) (*http.Response, error) {
 	}
 	discard(resp)
 	t.learn(resp.Header)
+	if c := parseChallenges(resp.Header); len(c.schemes) > 0 && !c.negotiate && t.mode == AuthKerberos {
+		return nil, t.authErr(FailScheme, schemeKerberos, resp.Header)
+	}
 	if t.fallbackToBasic(resp.Header) {
 		t.choose(Choice{Scheme: schemeBasic, Reason: "the server refused the Kerberos ticket for " + spn + "; it also offers Basic: trying it once"})
 		return t.basicAfter(req, schemeKerberos)

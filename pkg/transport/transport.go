@@ -1,5 +1,5 @@
 // Package transport builds the *http.Client that talks to one Web Connection
-// server: Basic or NTLM/Negotiate authentication (IIS Windows
+// server: Basic, Kerberos or NTLM authentication (IIS Windows
 // authentication), TLS with an optional private CA, HTTP/1.1 keep-alive so an
 // NTLM login made by a cheap GET also carries the upload that follows,
 // redirects that never take credentials to another host, and proxies from
@@ -83,15 +83,15 @@ type Options struct {
 // New returns the client for serverURL. It has no overall timeout (uploads
 // can be long): callers bound every request with its context.
 //
-// Basic credentials go out pre-emptively in basic mode, and in auto mode
-// once the server has answered one 401 that offered only Basic; so after the
-// preflight GET, an upload's body crosses the wire once. NTLM is
-// challenge-driven and bound to the connection: the preflight GET logs the
-// keep-alive connection in, and the upload then goes out once on it.
-// Request bodies are replayed for the handshake through GetBody or Seek,
-// never buffered, so set GetBody (or pass an io.ReadSeeker as Body).
-// Callers must read and close each response body so the authenticated
-// connection goes back to the pool.
+// A request body never goes into a 401 that a login could have avoided:
+// the scheme is learned first (from a bodiless GET when needed). Basic and
+// Kerberos then go out with every request, so the body crosses the wire
+// once. NTLM is bound to the connection: a bodiless GET logs a keep-alive
+// connection in, and the body goes out only on a logged-in connection (a
+// new login first when the server closed it). A body is sent again only
+// for Basic after NTLM or Kerberos could not complete, through GetBody:
+// set GetBody for uploads. Callers must read and close each response body
+// so the authenticated connection goes back to the pool.
 func New(serverURL string, o Options) (*http.Client, error) {
 	rt, err := newRoundTripper(serverURL, o, nil)
 	if err != nil {

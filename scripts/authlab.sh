@@ -28,6 +28,7 @@
 # libapache2-mod-auth-gssapi gss-ntlmssp.
 # Only the processes this script started (their PIDs are in DIR) are stopped.
 set -euo pipefail
+export PATH=$PATH:/usr/sbin:/sbin # the KDC tools live there
 
 REALM=${AUTHLAB_REALM:-WCDEPLOY.TEST}
 LABUSER=${AUTHLAB_USER:-alice}

@@ -100,6 +100,7 @@ type AuthError struct {
 	Tried   []string // the schemes that sent credentials, in order
 	SPN     string   // the service principal, for Kerberos
 	Cause   error    // the Kerberos error, for FailKerberos
+	Reason  string   // why the client chose the scheme (Choice.Reason)
 }
 
 func (e *AuthError) offered() string {
@@ -120,6 +121,14 @@ func (e *AuthError) scheme() string {
 const notAffinity = "a proxy or load balancer without connection affinity between wcdeploy and IIS (NTLM binds the login to one TCP connection: reach the node directly), Extended Protection for Authentication (wcdeploy sends no channel binding: set tokenChecking to None or Allow, or use Basic over https), or NTLM blocked by policy (use Kerberos: kinit, or kerberos.keytab)"
 
 func (e *AuthError) Error() string {
+	msg := e.message()
+	if e.Reason != "" {
+		msg += " (" + e.Reason + ")"
+	}
+	return msg
+}
+
+func (e *AuthError) message() string {
 	switch e.Failure {
 	case FailRefused:
 		msg := fmt.Sprintf("%s refused the login of %q (%s, HTTP 401): check the user name (DOMAIN\\user or user@domain) and the password, and that the account is listed in AdminAccount in the application's web.config; wcdeploy sends the refused password no more this run, so the account is not locked out",
@@ -204,7 +213,17 @@ func (t *authTransport) authErr(f Failure, scheme string, h http.Header) error {
 	tried := append([]string(nil), t.tried...)
 	t.mu.Unlock()
 	return exitcode.New(exitcode.Auth, &AuthError{Failure: f, Host: t.host, User: t.user, Scheme: scheme,
-		Offered: t.offeredSchemes(h), Mode: t.mode, Tried: tried})
+		Offered: t.offeredSchemes(h), Mode: t.mode, Tried: tried, Reason: t.reason()})
+}
+
+// reason says why the scheme in use was chosen, for error messages.
+func (t *authTransport) reason() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.choice.Scheme == "" {
+		return ""
+	}
+	return t.choice.Scheme + ": " + t.choice.Reason
 }
 
 // offeredSchemes is what h offers, or else what the first 401 offered.

@@ -146,7 +146,7 @@ func (t *authTransport) kerberosFailed(req *http.Request, err error) (*http.Resp
 	}
 	closeBody(req)
 	e := exitcode.New(exitcode.Auth, &AuthError{Failure: FailKerberos, Host: t.host, User: t.user, Scheme: schemeKerberos,
-		Mode: t.mode, SPN: t.spn(), Cause: err, Offered: t.offeredSchemes(nil)})
+		Mode: t.mode, SPN: t.spn(), Cause: err, Offered: t.offeredSchemes(nil), Reason: t.reason()})
 	if refused {
 		return nil, t.refuse(e)
 	}
@@ -155,7 +155,7 @@ func (t *authTransport) kerberosFailed(req *http.Request, err error) (*http.Resp
 
 func (t *authTransport) noKerberosErr(cause error) error {
 	return exitcode.New(exitcode.Auth, &AuthError{Failure: FailNoKerberos, Host: t.host, User: t.user, Scheme: schemeKerberos,
-		Mode: t.mode, SPN: t.spn(), Cause: cause, Offered: t.offeredSchemes(nil)})
+		Mode: t.mode, SPN: t.spn(), Cause: cause, Offered: t.offeredSchemes(nil), Reason: t.reason()})
 }
 
 // offeredRawNTLM says whether the server offers NTLM itself: then a

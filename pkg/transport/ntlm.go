@@ -199,7 +199,8 @@ func (t *authTransport) ntlm(req *http.Request) (*http.Response, error) {
 			}
 			return resp, err
 		case try > 0 || req.GetBody == nil:
-			return nil, exitcode.New(exitcode.Auth, &AuthError{Failure: FailConnClosed, Host: t.host, User: t.user, Mode: t.mode, Scheme: t.ntlmScheme()})
+			return nil, exitcode.New(exitcode.Auth, &AuthError{Failure: FailConnClosed, Host: t.host, User: t.user, Mode: t.mode,
+				Scheme: t.ntlmScheme(), Reason: t.reason()})
 		}
 		// The logged-in connection was closed before the body could go:
 		// nothing of it was sent. Log a new connection in and send it there.

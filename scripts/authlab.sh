@@ -15,6 +15,7 @@
 #   - one Apache httpd (mod_auth_gssapi; gss-ntlmssp for NTLM) with a port per
 #     mode, each a reverse proxy in front of BACKEND:
 #       kerberos  Negotiate with Kerberos only
+#       windows   Negotiate (Kerberos or NTLM) and NTLM, as IIS offers them
 #       ntlm      NTLM (raw and inside Negotiate), users from a file
 #       both      NTLM and Basic (checked against the KDC) offered together
 #       close3    NTLM, and every connection closed after 3 requests
@@ -124,6 +125,9 @@ vhost() {
 	local port=$1 mode=$2 auth="" extra="" target="http://$BACKEND/"
 	case $mode in
 	kerberos) auth="GssapiAllowedMech krb5" ;;
+	windows) auth="GssapiAllowedMech krb5
+		GssapiAllowedMech ntlmssp
+		GssapiConnectionBound On" ;;
 	ntlm) auth="GssapiAllowedMech ntlmssp
 		GssapiConnectionBound On" ;;
 	both | inner) auth="GssapiAllowedMech ntlmssp
@@ -197,12 +201,14 @@ SetEnvIf Authorization "^Basic " auth_leg=basic
 LogFormat "%{authlab_mode}e %{remote}p %k %>s %I %{auth_leg}e %m %U" lab
 CustomLog $DIR/access.log lab
 Listen 127.0.0.1:$PORT_KERBEROS
+Listen 127.0.0.1:$PORT_WINDOWS
 Listen 127.0.0.1:$PORT_NTLM
 Listen 127.0.0.1:$PORT_BOTH
 Listen 127.0.0.1:$PORT_CLOSE3
 Listen 127.0.0.1:$PORT_NOBIND
 Listen 127.0.0.1:$INNER_PORT
 $(vhost "$PORT_KERBEROS" kerberos)
+$(vhost "$PORT_WINDOWS" windows)
 $(vhost "$PORT_NTLM" ntlm)
 $(vhost "$PORT_BOTH" both)
 $(vhost "$PORT_CLOSE3" close3)
@@ -222,7 +228,7 @@ start_apache() {
 		"$APACHE" -f "$DIR/httpd.conf" -DFOREGROUND >>"$DIR/error.log" 2>&1 &
 	echo $! >"$DIR/httpd.pid.started"
 	local p
-	for p in "$PORT_KERBEROS" "$PORT_NTLM" "$PORT_BOTH" "$PORT_CLOSE3" "$PORT_NOBIND" "$INNER_PORT"; do
+	for p in "$PORT_KERBEROS" "$PORT_WINDOWS" "$PORT_NTLM" "$PORT_BOTH" "$PORT_CLOSE3" "$PORT_NOBIND" "$INNER_PORT"; do
 		wait_port "$p" || die "Apache did not listen on 127.0.0.1:$p (see $DIR/error.log)"
 	done
 }
@@ -234,7 +240,7 @@ cmd_start() {
 	DIR=$(cd "$DIR" && pwd)
 	PASSWORD=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
 	KDC_PORT=${AUTHLAB_KDC_PORT:-$(free_port)}
-	PORT_KERBEROS=$(free_port) PORT_NTLM=$(free_port) PORT_BOTH=$(free_port)
+	PORT_KERBEROS=$(free_port) PORT_WINDOWS=$(free_port) PORT_NTLM=$(free_port) PORT_BOTH=$(free_port)
 	PORT_CLOSE3=$(free_port) PORT_NOBIND=$(free_port) INNER_PORT=$(free_port)
 	trap 'cmd_stop >/dev/null 2>&1 || true' ERR
 	write_krb5
@@ -254,6 +260,7 @@ AUTHLAB_USER_KEYTAB=$DIR/user.keytab
 AUTHLAB_HTTP_KEYTAB=$DIR/http.keytab
 AUTHLAB_KDC_PORT=$KDC_PORT
 AUTHLAB_PORT_KERBEROS=$PORT_KERBEROS
+AUTHLAB_PORT_WINDOWS=$PORT_WINDOWS
 AUTHLAB_PORT_NTLM=$PORT_NTLM
 AUTHLAB_PORT_BOTH=$PORT_BOTH
 AUTHLAB_PORT_CLOSE3=$PORT_CLOSE3
@@ -261,7 +268,7 @@ AUTHLAB_PORT_NOBIND=$PORT_NOBIND
 AUTHLAB_ACCESS_LOG=$DIR/access.log
 AUTHLAB_KDC_LOG=$DIR/kdc.log
 EOF
-	echo "authlab: KDC on 127.0.0.1:$KDC_PORT (realm $REALM); Apache kerberos :$PORT_KERBEROS ntlm :$PORT_NTLM both :$PORT_BOTH close3 :$PORT_CLOSE3 nobind :$PORT_NOBIND; settings in $DIR/env"
+	echo "authlab: KDC on 127.0.0.1:$KDC_PORT (realm $REALM); Apache kerberos :$PORT_KERBEROS windows :$PORT_WINDOWS ntlm :$PORT_NTLM both :$PORT_BOTH close3 :$PORT_CLOSE3 nobind :$PORT_NOBIND; settings in $DIR/env"
 }
 
 # stop_pids FILE...: TERM to each PID recorded in FILE (and removes FILE),

@@ -24,6 +24,7 @@ import (
 // The lab's modes (scripts/authlab.sh).
 const (
 	ModeKerberos = "kerberos" // Negotiate, Kerberos only
+	ModeWindows  = "windows"  // Negotiate (Kerberos or NTLM) and NTLM, as IIS offers them
 	ModeNTLM     = "ntlm"     // NTLM, raw and inside Negotiate
 	ModeBoth     = "both"     // NTLM and Basic
 	ModeClose3   = "close3"   // NTLM, connections closed after 3 requests
@@ -126,11 +127,12 @@ func readEnv(path string) (map[string]string, error) {
 	return env, nil
 }
 
-// URL is the base URL of a mode's Apache port. Kerberos mode is named
-// localhost, the host its service principal (HTTP/localhost) names.
+// URL is the base URL of a mode's Apache port. The Kerberos modes are
+// named localhost, the host their service principal (HTTP/localhost)
+// names.
 func (l *Lab) URL(mode string) string {
 	host := "127.0.0.1"
-	if mode == ModeKerberos {
+	if mode == ModeKerberos || mode == ModeWindows {
 		host = "localhost"
 	}
 	return fmt.Sprintf("http://%s:%s/", host, l.Env["AUTHLAB_PORT_"+strings.ToUpper(mode)])

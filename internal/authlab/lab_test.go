@@ -140,6 +140,8 @@ func TestLabDeploy(t *testing.T) {
 		{"kerberos keytab", authlab.ModeKerberos, transport.Options{User: user, Kerberos: transport.KerberosOptions{Keytab: l.Env["AUTHLAB_USER_KEYTAB"]}}, "Kerberos"},
 		{"kerberos ticket cache from kinit", authlab.ModeKerberos, transport.Options{}, "Kerberos"},
 		{"kerberos password", authlab.ModeKerberos, transport.Options{Auth: "kerberos", User: user, Password: l.Password()}, "Kerberos"},
+		{"as IIS: negotiate and ntlm, keytab", authlab.ModeWindows, transport.Options{User: user, Kerberos: transport.KerberosOptions{Keytab: l.Env["AUTHLAB_USER_KEYTAB"]}}, "Kerberos"},
+		{"as IIS: negotiate and ntlm, password", authlab.ModeWindows, transport.Options{User: user, Password: l.Password()}, "NTLM"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := tc.o
@@ -276,6 +278,14 @@ func TestLabKerberosMessages(t *testing.T) {
 			}
 		})
 	}
+	t.Run("unknown service principal at an IIS-like server: NTLM", func(t *testing.T) {
+		url := strings.Replace(l.URL(authlab.ModeWindows), "localhost", "127.0.0.1", 1)
+		o := transport.Options{User: user, Password: l.Password(), Kerberos: transport.KerberosOptions{Keytab: kt, Getenv: getenv()}}
+		choice, err := deployTo(t, url, o, build(t, "4.0.1.0"))
+		if err != nil || choice.Scheme != "NTLM" || !strings.Contains(choice.Reason, "HTTP/127.0.0.1") {
+			t.Fatalf("%+v: %v", choice, err)
+		}
+	})
 	t.Run("spn set for a server reached by address", func(t *testing.T) {
 		o := transport.Options{User: user, Kerberos: transport.KerberosOptions{Keytab: kt, SPN: "HTTP/localhost", Getenv: getenv()}}
 		if _, err := deployTo(t, byIP, o, build(t, "4.1.0.0")); err != nil {

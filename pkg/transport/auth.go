@@ -325,8 +325,8 @@ func (t *authTransport) pick(c challenges, h http.Header) (Choice, error) {
 		return Choice{Scheme: schemeKerberos, Reason: "the server offers only Negotiate; the password gets a Kerberos ticket from the realm's KDC"}, nil
 	case c.ntlm:
 		why := "the server offers NTLM"
-		if c.negotiate {
-			why = "the server offers Negotiate"
+		if !c.ntlmRaw {
+			why = "the server offers Negotiate (NTLM inside it)"
 		}
 		return Choice{Scheme: schemeNTLM, Reason: why + " and no Kerberos keytab or ticket cache is at hand"}, nil
 	case c.basic:

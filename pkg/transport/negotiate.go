@@ -133,7 +133,7 @@ func (t *authTransport) kerberosFailed(req *http.Request, err error) (*http.Resp
 	case errors.As(err, &nk):
 		closeBody(req)
 		return nil, t.noKerberosErr(nk.err)
-	case !refused && t.mode == AuthAuto && t.user != "" && t.offeredRawNTLM():
+	case !refused && t.mode == AuthAuto && t.user != "" && t.offeredRawNTLM() && t.hasPassword(req):
 		why := "Kerberos: " + err.Error() + "; the server offers NTLM: using it"
 		if errors.Is(err, kerberos.ErrNoCredentials) {
 			why = "no Kerberos credentials; the server offers NTLM: using it"
@@ -151,6 +151,13 @@ func (t *authTransport) kerberosFailed(req *http.Request, err error) (*http.Resp
 		return nil, t.refuse(e)
 	}
 	return nil, e
+}
+
+// hasPassword says whether a password can be had for NTLM after Kerberos
+// failed; without one the Kerberos error is the one to report.
+func (t *authTransport) hasPassword(req *http.Request) bool {
+	p, err := t.pass(req.Context())
+	return err == nil && p != ""
 }
 
 func (t *authTransport) noKerberosErr(cause error) error {

@@ -327,11 +327,11 @@ func tgtEnd(cc *credentials.CCache) time.Time {
 }
 
 // CanUsePassword says whether a password login to a KDC is possible: a
-// krb5.conf was found and the user's realm is known, with KDCs listed for
-// it or looked up in DNS.
+// krb5.conf was found (or the machine is in a Windows domain) and the
+// user's realm is known, with KDCs listed for it or looked up in DNS.
 func CanUsePassword(s Settings) bool {
 	cfg, path, err := loadConfig(s)
-	if err != nil || path == "" || s.User == "" {
+	if err != nil || s.User == "" || (path == "" && s.getenv("USERDNSDOMAIN") == "") {
 		return false
 	}
 	_, realm := splitUser(s.User, cfg)

@@ -12,6 +12,7 @@
 package transport
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -68,6 +69,12 @@ type Options struct {
 	// trying a user and password that one server has refused; nil keeps
 	// the refusal to this client.
 	Guard *Guard
+	// Name is the server's name in request logs (default: the URL's host).
+	Name string
+	// Log, when set, is called once per request on the wire (each
+	// handshake leg, redirect and retry) when its reply has been read; it
+	// may be called from several goroutines.
+	Log func(RequestLog)
 }
 
 // New returns the client for serverURL. It has no overall timeout (uploads
@@ -149,8 +156,9 @@ func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context,
 	if dial != nil {
 		base.DialContext = dial
 	}
+	wire := newTrace(base, cmp.Or(o.Name, u.Host), o.Password, o.Log)
 	t := &authTransport{
-		base:       base,
+		base:       wire,
 		origin:     originOf(u),
 		host:       u.Host,
 		mode:       mode,
@@ -162,7 +170,7 @@ func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context,
 		guard:      o.Guard,
 		guardKey:   o.Guard.key(o.User, o.Password),
 	}
-	t.negotiator.RoundTripper = &legRecorder{next: base}
+	t.negotiator.RoundTripper = &legRecorder{next: wire}
 	return t, nil
 }
 

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -20,7 +21,8 @@ import (
 type RequestLog struct {
 	Server string // Options.Name, else the server URL's host:port
 	Method string
-	// Link is the request's path and query; query values whose names look
+	// Link is the request's path and query (with scheme and host when a
+	// redirect leads to another host); query values whose names look
 	// secret (password, token, key, …) are redacted, and so is the
 	// client's password wherever it appears.
 	Link   string
@@ -72,15 +74,16 @@ func roundDuration(d time.Duration) time.Duration {
 type traceTransport struct {
 	next     http.RoundTripper
 	server   string
+	host     string // the server URL's host:port
 	password string
 	log      func(RequestLog)
 }
 
-func newTrace(next http.RoundTripper, server, password string, log func(RequestLog)) http.RoundTripper {
+func newTrace(next http.RoundTripper, name string, u *url.URL, password string, log func(RequestLog)) http.RoundTripper {
 	if log == nil {
 		return next
 	}
-	return &traceTransport{next: next, server: server, password: password, log: log}
+	return &traceTransport{next: next, server: cmp.Or(name, u.Host), host: u.Host, password: password, log: log}
 }
 
 func (t *traceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -133,6 +136,9 @@ var secretParams = []string{"pass", "pwd", "token", "secret", "key", "auth", "si
 // password redacted.
 func (t *traceTransport) link(u *url.URL) string {
 	s := u.EscapedPath()
+	if !strings.EqualFold(u.Host, t.host) {
+		s = u.Scheme + "://" + u.Host + s
+	}
 	if u.RawQuery != "" {
 		parts := strings.Split(u.RawQuery, "&")
 		for i, p := range parts {

@@ -184,13 +184,14 @@ func TestTraceFailure(t *testing.T) {
 }
 
 func TestTraceLink(t *testing.T) {
-	tr := &traceTransport{password: "Se cret/&1"}
+	tr := &traceTransport{host: "h", password: "Se cret/&1"}
 	for in, want := range map[string]string{
 		"https://u:p@h/App/ModuleAdministration.wc":               "/App/ModuleAdministration.wc",
 		"https://h/App/wc.wc?_maintain~ShowStatus":                "/App/wc.wc?_maintain~ShowStatus",
 		"https://h/x?api_key=1&Token=2&user=bob&Pwd=3&sig=4":      "/x?api_key=REDACTED&Token=REDACTED&user=bob&Pwd=REDACTED&sig=REDACTED",
 		"https://h/x?q=" + url.QueryEscape("Se cret/&1") + "&y=2": "/x?q=REDACTED&y=2",
 		"https://h/" + url.PathEscape("Se cret/&1") + "/file.exe": "/REDACTED/file.exe",
+		"https://other:8443/sso?ticket=1":                         "https://other:8443/sso?ticket=REDACTED",
 	} {
 		u, err := url.Parse(in)
 		if err != nil {
@@ -231,5 +232,25 @@ func TestAuthLegs(t *testing.T) {
 	ch.Add("WWW-Authenticate", "NTLM "+ntlm(2))
 	if got := challengeLeg(ch); got != "NTLM 2/3" {
 		t.Errorf("challenge: %q", got)
+	}
+}
+
+// TestTraceRedirect: each hop is a record; one on another host shows it.
+func TestTraceRedirect(t *testing.T) {
+	b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "there") }))
+	defer b.Close()
+	a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, b.URL+"/App/page?token=abc", http.StatusFound)
+	}))
+	defer a.Close()
+	var l logs
+	c := mustNew(t, a.URL, Options{Name: "web1", Log: l.add})
+	if resp, body, err := do(t, c, "GET", a.URL+"/App/", nil); err != nil || body != "there" {
+		t.Fatalf("%v %v %q", resp, err, body)
+	}
+	recs := l.all()
+	if len(recs) != 2 || recs[0].Status != 302 || recs[0].Link != "/App/" || recs[1].Status != 200 ||
+		recs[1].Link != b.URL+"/App/page?token=REDACTED" || recs[1].Server != "web1" {
+		t.Fatalf("records %+v", recs)
 	}
 }

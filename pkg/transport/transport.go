@@ -12,7 +12,6 @@
 package transport
 
 import (
-	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -156,7 +155,7 @@ func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context,
 	if dial != nil {
 		base.DialContext = dial
 	}
-	wire := newTrace(base, cmp.Or(o.Name, u.Host), o.Password, o.Log)
+	wire := newTrace(base, o.Name, u, o.Password, o.Log)
 	t := &authTransport{
 		base:       wire,
 		origin:     originOf(u),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
+	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
 
 // requestLine is one -v line: server, method, link, status, bytes, time, auth.
@@ -97,4 +98,32 @@ func requestLines(errOut string) []string {
 		}
 	}
 	return lines
+}
+
+// TestVerboseFleetOnTerminal: with -v on a terminal, servers deployed in
+// parallel print whole request lines named after each server, and progress
+// is not redrawn in place (it would tear the request lines apart).
+func TestVerboseFleetOnTerminal(t *testing.T) {
+	f := startFleet(t, 3, "parallel: 3, canary: 0", nil)
+	e := newEnv(t)
+	s, out, errOut := ui.Test("")
+	s.ErrTTY = true
+	if code := run([]string{"--config", f.config, "deploy", "-v"}, s, e.get); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut.String(), "] web01: preflight:") || strings.Contains(errOut.String(), "\x1b[") {
+		t.Errorf("-v on a terminal: progress must come in plain lines:\n%q", errOut)
+	}
+	if strings.Contains(errOut.String(), testPassword) {
+		t.Errorf("the password on stderr:\n%s", errOut)
+	}
+	for i, srv := range f.servers {
+		var mine []string
+		for _, line := range requestLines(errOut.String()) {
+			if strings.HasPrefix(line, "request "+f.names[i]+": ") {
+				mine = append(mine, line)
+			}
+		}
+		checkRequestLines(t, f.names[i], strings.Join(mine, "\n"), serverSaw(t, srv, 0, len(mine)))
+	}
 }

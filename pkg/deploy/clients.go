@@ -44,6 +44,7 @@ func Clients(ctx context.Context, p config.Profile, resolver *credentials.Resolv
 		// The swap holds the reply for seconds: the header wait must allow it.
 		o.ResponseHeaderTimeout = max(p.Timeouts.Response, p.Timeouts.Swap)
 		o.Guard = guard
+		o.Name = t.Name
 		return newClient(t.URL, o)
 	}
 }

@@ -21,7 +21,7 @@ import (
 // authTransport adds the credentials to requests for its own server and
 // turns every 401 into an *AuthError.
 type authTransport struct {
-	base      *http.Transport
+	base      http.RoundTripper // the wire: every request goes out through it (traced when Options.Log is set)
 	conns     *connSet
 	origin    string
 	host      string

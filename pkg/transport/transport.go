@@ -82,6 +82,12 @@ type Options struct {
 	// trying a user and password that one server has refused; nil keeps
 	// the refusal to this client.
 	Guard *Guard
+	// Name is the server's name in request logs (default: the URL's host).
+	Name string
+	// Log, when set, is called once per request on the wire (each
+	// handshake leg, redirect and retry) when its reply has been read; it
+	// may be called from several goroutines.
+	Log func(RequestLog)
 }
 
 // New returns the client for serverURL. It has no overall timeout (uploads
@@ -167,8 +173,9 @@ func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context,
 	// The connection set is outermost: it must see the conn the request gets.
 	conns := newConnSet()
 	base.DialContext = conns.dialer(base.DialContext)
+	wire := newTrace(base, o.Name, u, o.Password, o.Log)
 	t := &authTransport{
-		base:      base,
+		base:      wire,
 		conns:     conns,
 		origin:    originOf(u),
 		host:      u.Host,

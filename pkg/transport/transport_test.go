@@ -540,7 +540,7 @@ func TestTransportSettings(t *testing.T) {
 	if c.Timeout != 0 {
 		t.Error("client has an overall timeout: uploads would be cut")
 	}
-	base := c.Transport.(*authTransport).base
+	base := baseOf(c)
 	if base.ForceAttemptHTTP2 || base.TLSNextProto == nil || len(base.TLSNextProto) != 0 {
 		t.Error("HTTP/2 not off")
 	}

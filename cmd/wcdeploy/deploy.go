@@ -1,16 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
 	"github.com/wcdeploy/wcdeploy/pkg/deploy"
+	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 )
@@ -22,6 +23,8 @@ type deployOptions struct {
 	// resumes is the run id a --resume finishes.
 	resumes string
 	cred    credentials.Request
+	// journalNote says where the run was recorded; "" is the user's journal.
+	journalNote string
 }
 
 func newDeployCmd(a *app) *cobra.Command {
@@ -37,9 +40,9 @@ func newDeployCmd(a *app) *cobra.Command {
 
 With no config file, flags are enough:
   wcdeploy deploy --exe build/App.exe --url https://host/App/ --flavor module --user deploy`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			loaded, err := a.loadProfile(cmd.Flags(), o.resume == "")
+			loaded, err := a.loadProfile(cmd, o.resume == "")
 			if err != nil {
 				return err
 			}
@@ -62,17 +65,43 @@ With no config file, flags are enough:
 	return cmd
 }
 
-// loadProfile resolves the config file, profile, environment and flags.
-func (a *app) loadProfile(fs *pflag.FlagSet, needExe bool) (*config.Loaded, error) {
-	return config.Load(config.Options{
-		ConfigPath: a.configPath,
-		Profile:    a.profile,
-		Getenv:     a.getenv,
-		Flags:      fs,
-		NeedExe:    needExe,
-		// A run with no server would be an empty plan: say how to name one.
-		NeedServers: true,
-	})
+// loadProfile resolves the config file, profile, environment and the flags
+// of cmd. A profile without servers is refused in cmd's words, and with the
+// way to name one (in an empty folder: 'wcdeploy init'); the EXE is checked
+// after that, so a first try in an empty folder learns about init.
+func (a *app) loadProfile(cmd *cobra.Command, needExe bool) (*config.Loaded, error) {
+	dir, err := a.getwd()
+	if err != nil {
+		return nil, exitcode.Errorf(exitcode.Usage, "cannot read the current folder: %w", err)
+	}
+	o := config.Options{ConfigPath: a.configPath, Profile: a.profile, Dir: dir, Getenv: a.getenv, Flags: cmd.Flags()}
+	ld, err := config.Load(o)
+	if err != nil {
+		return nil, err
+	}
+	if len(ld.Profile.Servers) == 0 {
+		return nil, noServer(cmd, ld, needExe)
+	}
+	if !needExe {
+		return ld, nil
+	}
+	o.NeedExe = true
+	return config.Load(o)
+}
+
+// noServer says that the profile names no server, and how to name one.
+func noServer(cmd *cobra.Command, ld *config.Loaded, needExe bool) error {
+	verb := cmp.Or(serverVerbs[strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")], "use")
+	if ld.File == "" {
+		hint := "--url https://host/App/"
+		if needExe {
+			hint = "--exe build/App.exe " + hint
+		}
+		return exitcode.Errorf(exitcode.Usage, "no server to %s: there is no %s in %s or a folder above it; run 'wcdeploy init' in the project folder to write one, or pass %s",
+			verb, config.FileName, ld.Dir, hint)
+	}
+	return exitcode.Errorf(exitcode.Usage, "no server to %s: %s: profile %q lists no servers; add one under servers: (as 'wcdeploy init' writes it), or pass --url https://host/App/",
+		verb, ld.File, ld.Profile.Name)
 }
 
 // resumeProfile narrows the profile to the servers a run did not verify and
@@ -133,8 +162,12 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	if err := rollout.Render(a.io, rep, rollout.RenderOptions{JSON: a.jsonOut, Quiet: a.quiet, Getenv: a.getenv}); err != nil {
 		a.warnf("%v", err)
 	}
+	if a.quiet && !a.jsonOut {
+		// The result --quiet keeps: one line a build script can log.
+		fmt.Fprintln(a.out(), rep.Summary())
+	}
 	if runID != "" && !a.quiet && !a.jsonOut {
-		fmt.Fprintf(a.io.Err, "run %s recorded in the journal ('wcdeploy history')\n", runID)
+		fmt.Fprintf(a.io.Err, "run %s recorded %s\n", runID, cmp.Or(o.journalNote, "in the journal ('wcdeploy history')"))
 	}
 	// With --json the document on stdout carries the error too; stderr
 	// still says it once for people reading the log.

@@ -40,16 +40,18 @@ maxRequestLength) do not change the exit code.`,
 		Example: `  wcdeploy doctor
   wcdeploy doctor --profile production --json
   WCDEPLOY_PASSWORD=... wcdeploy doctor --url https://web1.example.com/App/ --user 'CORP\deploy'`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ld, err := a.loadProfile(cmd.Flags(), false)
+			ld, err := a.loadProfile(cmd, false)
 			if err != nil {
 				return err
 			}
 			return runDoctor(cmd.Context(), a, ld.Profile, cred)
 		},
 	}
-	config.AddFlags(cmd.Flags())
+	// The upload and swap links are part of a server's description (the
+	// size check asks the upload link), so a deploy's command line runs here.
+	addConfigFlags("doctor", cmd.Flags(), selectFlags, connectFlags, buildFlags, []string{"upload-url", "update-url"})
 	credentials.AddFlags(cmd.Flags(), &cred)
 	return cmd
 }

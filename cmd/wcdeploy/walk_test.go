@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wcdeploy/wcdeploy/internal/demo"
 	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
 
@@ -259,7 +260,9 @@ func (w *walk) command(t *testing.T, cmdline string, terminal bool) string {
 	}
 	code := execute(t.Context(), words[1:], w.deps(s, e))
 	if code != 0 {
-		t.Logf("%s: exit %d", cmdline, code)
+		// A doc shows commands that work; a failure shown on purpose
+		// would need its own marker.
+		t.Errorf("%s: exit %d\n%s", cmdline, code, printed.String())
 	}
 	return w.normalise(printed.String())
 }
@@ -349,9 +352,7 @@ func (w *walk) normalise(s string) string {
 			for j+1 < len(lines) && reUpload.MatchString(lines[j+1]) {
 				j++
 			}
-			if j > i {
-				b.WriteString("...\n")
-			}
+			b.WriteString("...\n")
 			i = j
 		}
 		b.WriteString(lines[i])
@@ -458,3 +459,23 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+
+// TestDemoTipsWork runs the commands the demo's closing words suggest, as
+// written, so the demo never sends a reader to a command that fails.
+func TestDemoTipsWork(t *testing.T) {
+	var body []string
+	for _, line := range strings.Split(demo.Closing(false, ""), "\n") {
+		if cmd, ok := strings.CutPrefix(line, "  "); ok { // an indented command
+			cmd, _, _ = strings.Cut(cmd, "   (") // the words after it
+			body = append(body, "$ "+cmd)
+		}
+	}
+	if len(body) < 3 || !strings.HasPrefix(body[0], "$ wcdeploy emulate") {
+		t.Fatalf("the tips start no emulator: %q", body)
+	}
+	w := newWalk(t)
+	got := w.transcript(t, body, false)
+	if text := strings.Join(got, "\n"); !strings.Contains(text, "1 of 1 servers updated; exit 0") || !strings.Contains(text, "1.2.0.0") {
+		t.Errorf("the tips did not deploy:\n%s", text)
+	}
+}

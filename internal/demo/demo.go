@@ -99,14 +99,14 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	o.Logf("\n%s", closing(o.Keep, dir))
+	o.Logf("\n%s", Closing(o.Keep, dir))
 	return nil
 }
 
-// closing is what the demo says last: what it left behind, and how to go on
-// with wcdeploy itself, which 'go run' did not install.
-func closing(keep bool, dir string) string {
-	left := "Its servers, EXEs and journal were temporary and are gone (--keep keeps them)."
+// Closing is what the demo says last: what it left behind (dir, when kept),
+// and how to go on with wcdeploy itself, which 'go run' did not install.
+func Closing(keep bool, dir string) string {
+	left := "Its servers, EXEs and journal were temporary: they are deleted as it ends (--keep keeps them)."
 	if keep {
 		left = fmt.Sprintf("Its config, EXEs and journal are in %s; its servers are stopped.", dir)
 	}

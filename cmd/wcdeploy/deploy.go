@@ -38,8 +38,13 @@ func newDeployCmd(a *app) *cobra.Command {
   swap       trigger the hot swap (UpdateExe.wc): canary first, then batches
   verify     the version the server reports must be the local EXE's FileVersion
 
-With no config file, flags are enough:
-  wcdeploy deploy --exe build/App.exe --url https://host/App/ --flavor module --user deploy`,
+Servers that already run the same version and size are left alone (--force
+redeploys). With no config file, flags are enough (see the last example).`,
+		Example: `  wcdeploy deploy
+  wcdeploy deploy --dry-run
+  wcdeploy deploy --profile prod --server web1 -q
+  wcdeploy deploy --resume 20261126T015904Z-f3ab6e
+  WCDEPLOY_PASSWORD=... wcdeploy deploy --exe build/App.exe --url https://host/App/ --flavor module --user deploy`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			loaded, err := a.loadProfile(cmd, o.resume == "")
@@ -55,7 +60,7 @@ With no config file, flags are enough:
 		},
 	}
 	fs := cmd.Flags()
-	config.AddFlags(fs)
+	addConfigFlags("deploy", fs, buildFlags, selectFlags, connectFlags, rolloutFlags)
 	credentials.AddFlags(fs, &o.cred)
 	fs.BoolVar(&o.Force, "force", false, "deploy even where the same version and size already run")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "run the preflight and print the plan; change nothing")

@@ -12,8 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/internal/demo"
@@ -458,7 +458,6 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
-
 
 // TestDemoTipsWork runs the commands the demo's closing words suggest, as
 // written, so the demo never sends a reader to a command that fails.

@@ -77,7 +77,7 @@ which source would supply the password: stdin, file, env (WCDEPLOY_PASSWORD),
 keychain (stored by 'wcdeploy login') or prompt. It never shows a password and
 contacts no server. It exits with 3 when some server has no password source.`,
 		Example: `  wcdeploy auth status
-  wcdeploy auth status --profile production --json`,
+  wcdeploy auth status --profile prod --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAuthStatus(cmd.Context(), a, o, cmd)

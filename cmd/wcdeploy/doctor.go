@@ -41,7 +41,7 @@ when a server cannot be reached, answers wrongly or refuses the EXE's size.
 Warnings (a certificate that expires soon, an EXE above ASP.NET's default
 maxRequestLength) do not change the exit code.`,
 		Example: `  wcdeploy doctor
-  wcdeploy doctor --profile production --json
+  wcdeploy doctor --profile prod --json
   WCDEPLOY_PASSWORD=... wcdeploy doctor --url https://web1.example.com/App/ --user 'CORP\deploy'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

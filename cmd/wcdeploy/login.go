@@ -29,7 +29,7 @@ Service) for the profile's user on every server host, so later deploys need no
 password. The password is typed at a prompt without echo, or given with
 --password-stdin or --password-file; nothing is stored if the check fails.`,
 		Example: `  wcdeploy login
-  wcdeploy login --profile production
+  wcdeploy login --profile prod
   printf '%s' "$PW" | wcdeploy login --password-stdin
   wcdeploy login --url https://web1.example.com/App/ --user 'CORP\deploy' --no-verify`,
 		Args: cobra.NoArgs,
@@ -115,7 +115,7 @@ func newLogoutCmd(a *app) *cobra.Command {
 		Long: `logout deletes what 'wcdeploy login' stored: the password of the profile's user
 for every server host. Hosts with nothing stored are listed, not an error.`,
 		Example: `  wcdeploy logout
-  wcdeploy logout --profile production --server web2`,
+  wcdeploy logout --profile prod --server web2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runLogout(cmd.Context(), a, cmd)

@@ -145,17 +145,18 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	}
 	sum := deploy.HashBuild(plan.Build)
 	warnInsecure(a, &p)
-	steps := deploy.New(deploy.Options{
+	steps := &exeNameSteps{exe: plan.Build.Path, Steps: deploy.New(deploy.Options{
 		Build:         plan.Build,
 		Client:        a.clientsFor(ctx, p, o.cred),
 		Retries:       p.Retries,
 		SwapTimeout:   p.Timeouts.Swap,
 		StatusTimeout: p.Timeouts.Status,
 		Health:        p.Rollout.Health,
-	})
+	})}
 	progress := rollout.NewProgress(a.io, a.quiet || a.jsonOut && !a.io.ErrTTY, plan)
 	rep := rollout.Run(ctx, plan, steps, progress)
 	progress.Close()
+	steps.warn(a)
 	if rep.Build.SHA256, err = sum(); err != nil {
 		a.warnf("%v", err)
 	}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -93,37 +91,23 @@ func runDoctor(ctx context.Context, a *app, p config.Profile, cred credentials.R
 const exeNameCheck = "exe name"
 
 // warnExeName adds a warning to each server whose ExeFile has another file
-// name than the local EXE: the swap would put this build in place of that
-// EXE, which is a sign of the wrong project or profile (Web Connection
-// itself does not mind the name).
+// name than the local EXE, after the paths check that read it.
 func warnExeName(rep *doctor.Report) {
 	if rep.Exe == nil || rep.Exe.Path == "" {
 		return
 	}
-	local := windowsBase(rep.Exe.Path)
 	for i := range rep.Servers {
 		s := &rep.Servers[i]
-		if s.ExeFile == "" || strings.EqualFold(windowsBase(s.ExeFile), local) {
+		msg, next, differs := exeNameDiffers(rep.Exe.Path, s.ExeFile)
+		if !differs {
 			continue
 		}
-		at := len(s.Checks) // after the paths check, which read ExeFile
+		at := len(s.Checks)
 		for j, c := range s.Checks {
 			if c.Check == "paths" {
 				at = j + 1
 			}
 		}
-		s.Checks = slices.Insert(s.Checks, at, doctor.Result{
-			Check:  exeNameCheck,
-			Status: doctor.Warn,
-			Message: fmt.Sprintf("the local EXE is %s, the server runs %s (ExeFile %s)",
-				local, windowsBase(s.ExeFile), s.ExeFile),
-			Next: fmt.Sprintf("a deploy puts %s in place of %s: check that --exe (or the profile's exe) is this server's application", local, windowsBase(s.ExeFile)),
-		})
+		s.Checks = slices.Insert(s.Checks, at, doctor.Result{Check: exeNameCheck, Status: doctor.Warn, Message: msg, Next: next})
 	}
-}
-
-// windowsBase is the file name of a path written with / or \ (a server's
-// ExeFile is a Windows path wherever wcdeploy runs).
-func windowsBase(p string) string {
-	return p[strings.LastIndexAny(p, `/\`)+1:]
 }

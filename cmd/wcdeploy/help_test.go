@@ -15,6 +15,7 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
+	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
 
@@ -221,5 +222,23 @@ func TestLoginStoreFailureAdvisesDeploys(t *testing.T) {
 	}
 	if strings.Contains(msg, "instead") || strings.Contains(msg, testPassword) || strings.Contains(errOut.String(), testPassword) {
 		t.Errorf("the error tells to log in another way, or shows the password: %s", msg)
+	}
+}
+
+// A deploy whose EXE has another name than the server's ExeFile goes on, and
+// says so once per server after the rollout.
+func TestDeployWarnsOfAnotherExeName(t *testing.T) {
+	srv := emulatortest.Start(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic",
+		Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0", ExeName: "Orders.exe"})
+	exe := filepath.Join(t.TempDir(), "Shop.exe")
+	if err := sampleexe.WriteFile(exe, sampleexe.Options{FileVersion: "1.2.0.0"}); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, newEnv(t), deployArgs(exe, srv, emulator.Module715)...)
+	if r.code != 0 || srv.ExeVersion() != "1.2.0.0" {
+		t.Fatalf("exit %d, the server runs %s\n%s%s", r.code, srv.ExeVersion(), r.out, r.errOut)
+	}
+	if n := strings.Count(r.errOut, "the local EXE is Shop.exe, the server runs Orders.exe"); n != 1 {
+		t.Errorf("the name warning appears %d times:\n%s", n, r.errOut)
 	}
 }

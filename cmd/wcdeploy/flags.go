@@ -38,6 +38,12 @@ var serverVerbs = map[string]string{
 	"login": "log in to", "logout": "log out of", "auth status": "show",
 }
 
+// exeUse says what a command other than deploy does with --exe.
+var exeUse = map[string]string{
+	"status": "whose version is shown beside the servers'",
+	"doctor": "to check as deploy reads it",
+}
+
 // addConfigFlags adds the named profile flags of config.AddFlags to fs, with
 // the defaults a run would use shown in the help, and the server-selecting
 // flags worded for cmd. Each name must be one config defines.
@@ -59,6 +65,9 @@ func addConfigFlags(cmd string, fs *pflag.FlagSet, groups ...[]string) {
 			}
 			if verb, ok := serverVerbs[cmd]; ok && verb != "deploy to" {
 				f.Usage = reword(f.Usage, verb)
+			}
+			if use, ok := exeUse[cmd]; ok && name == "exe" {
+				f.Usage = strings.Replace(f.Usage, "the server EXE to deploy", "the local server EXE "+use, 1)
 			}
 			fs.AddFlag(f)
 		}

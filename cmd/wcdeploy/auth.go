@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/wcdeploy/wcdeploy/internal/output"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
@@ -39,8 +38,8 @@ func warnInsecure(a *app, p *config.Profile) {
 // credentialProfile loads the profile for a credentials command (the same
 // loading as every other command) and lists its keychain hosts: entries are
 // per user and server host, so a username and servers are required.
-func credentialProfile(a *app, fs *pflag.FlagSet) (*config.Profile, []string, error) {
-	ld, err := a.loadProfile(fs, false)
+func credentialProfile(a *app, cmd *cobra.Command) (*config.Profile, []string, error) {
+	ld, err := a.loadProfile(cmd, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -52,19 +51,6 @@ func credentialProfile(a *app, fs *pflag.FlagSet) (*config.Profile, []string, er
 		return nil, nil, err
 	}
 	return &ld.Profile, hosts, nil
-}
-
-// addProfileFlags adds the profile flags a credentials command honours and
-// hides those only a deploy uses, so --help stays short while a shared
-// command line (or WCDEPLOY_* environment) still parses.
-func addProfileFlags(fs *pflag.FlagSet) {
-	config.AddFlags(fs)
-	for _, name := range []string{"exe", "dll", "canary", "parallel", "max-failures", "retries", "archive-keep",
-		"health-url", "swap-timeout", "upload-url", "update-url"} {
-		if fs.Lookup(name) != nil {
-			_ = fs.MarkHidden(name)
-		}
-	}
 }
 
 type authStatusOptions struct {
@@ -91,13 +77,13 @@ which source would supply the password: stdin, file, env (WCDEPLOY_PASSWORD),
 keychain (stored by 'wcdeploy login') or prompt. It never shows a password and
 contacts no server. It exits with 3 when some server has no password source.`,
 		Example: `  wcdeploy auth status
-  wcdeploy auth status --profile production --json`,
+  wcdeploy auth status --profile prod --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runAuthStatus(cmd.Context(), a, o, cmd.Flags())
+			return runAuthStatus(cmd.Context(), a, o, cmd)
 		},
 	}
-	addProfileFlags(cmd.Flags())
+	addConfigFlags("auth status", cmd.Flags(), selectFlags, keychainFlags)
 	credentials.AddFlags(cmd.Flags(), &o.req)
 	return cmd
 }
@@ -119,8 +105,8 @@ type AuthStatusServer struct {
 	Error  string `json:"error,omitempty"`
 }
 
-func runAuthStatus(ctx context.Context, a *app, o *authStatusOptions, fs *pflag.FlagSet) error {
-	p, _, err := credentialProfile(a, fs)
+func runAuthStatus(ctx context.Context, a *app, o *authStatusOptions, cmd *cobra.Command) error {
+	p, _, err := credentialProfile(a, cmd)
 	if err != nil {
 		return err
 	}

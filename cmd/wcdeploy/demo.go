@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -22,7 +23,9 @@ no config file and no Windows.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Getenv = a.getenv
-			o.Deploy = a.demoDeploy
+			o.Deploy = func(ctx context.Context, configFile string, getenv func(string) string) error {
+				return a.demoDeploy(ctx, configFile, getenv, o.Keep)
+			}
 			return demo.Run(cmd.Context(), o)
 		},
 	}
@@ -34,12 +37,17 @@ no config file and no Windows.`,
 
 // demoDeploy is one 'wcdeploy deploy' of the demo, in the demo's own
 // environment (its password, its journal).
-func (a *app) demoDeploy(ctx context.Context, configFile string, getenv func(string) string) error {
+func (a *app) demoDeploy(ctx context.Context, configFile string, getenv func(string) string, keep bool) error {
 	da := *a
 	da.getenv = getenv
 	loaded, err := config.Load(config.Options{ConfigPath: configFile, Getenv: getenv, NeedExe: true})
 	if err != nil {
 		return err
 	}
-	return da.runDeploy(ctx, loaded, &deployOptions{})
+	// Not the user's journal: say which one, and how long it lives.
+	note := "in the demo's journal, deleted when the demo ends"
+	if keep {
+		note = fmt.Sprintf("in the demo's journal (WCDEPLOY_STATE_DIR=%s wcdeploy history)", getenv("WCDEPLOY_STATE_DIR"))
+	}
+	return da.runDeploy(ctx, loaded, &deployOptions{journalNote: note})
 }

@@ -1,16 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
 	"github.com/wcdeploy/wcdeploy/pkg/deploy"
+	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/ui/progress"
@@ -24,6 +25,8 @@ type deployOptions struct {
 	// resumes is the run id a --resume finishes.
 	resumes string
 	cred    credentials.Request
+	// journalNote says where the run was recorded; "" is the user's journal.
+	journalNote string
 }
 
 func newDeployCmd(a *app) *cobra.Command {
@@ -37,11 +40,16 @@ func newDeployCmd(a *app) *cobra.Command {
   swap       trigger the hot swap (UpdateExe.wc): canary first, then batches
   verify     the version the server reports must be the local EXE's FileVersion
 
-With no config file, flags are enough:
-  wcdeploy deploy --exe build/App.exe --url https://host/App/ --flavor module --user deploy`,
-		Args: cobra.NoArgs,
+Servers that already run the same version and size are left alone (--force
+redeploys). With no config file, flags are enough (see the last example).`,
+		Example: `  wcdeploy deploy
+  wcdeploy deploy --dry-run
+  wcdeploy deploy --profile prod --server web1 -q
+  wcdeploy deploy --resume 20261126T015904Z-f3ab6e
+  WCDEPLOY_PASSWORD=... wcdeploy deploy --exe build/App.exe --url https://host/App/ --flavor module --user deploy`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			loaded, err := a.loadProfile(cmd.Flags(), o.resume == "")
+			loaded, err := a.loadProfile(cmd, o.resume == "")
 			if err != nil {
 				return err
 			}
@@ -54,7 +62,7 @@ With no config file, flags are enough:
 		},
 	}
 	fs := cmd.Flags()
-	config.AddFlags(fs)
+	addConfigFlags("deploy", fs, buildFlags, selectFlags, connectFlags, rolloutFlags)
 	credentials.AddFlags(fs, &o.cred)
 	fs.BoolVar(&o.Force, "force", false, "deploy even where the same version and size already run")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "run the preflight and print the plan; change nothing")
@@ -64,17 +72,43 @@ With no config file, flags are enough:
 	return cmd
 }
 
-// loadProfile resolves the config file, profile, environment and flags.
-func (a *app) loadProfile(fs *pflag.FlagSet, needExe bool) (*config.Loaded, error) {
-	return config.Load(config.Options{
-		ConfigPath: a.configPath,
-		Profile:    a.profile,
-		Getenv:     a.getenv,
-		Flags:      fs,
-		NeedExe:    needExe,
-		// A run with no server would be an empty plan: say how to name one.
-		NeedServers: true,
-	})
+// loadProfile resolves the config file, profile, environment and the flags
+// of cmd. A profile without servers is refused in cmd's words, and with the
+// way to name one (in an empty folder: 'wcdeploy init'); the EXE is checked
+// after that, so a first try in an empty folder learns about init.
+func (a *app) loadProfile(cmd *cobra.Command, needExe bool) (*config.Loaded, error) {
+	dir, err := a.getwd()
+	if err != nil {
+		return nil, exitcode.Errorf(exitcode.Usage, "cannot read the current folder: %w", err)
+	}
+	o := config.Options{ConfigPath: a.configPath, Profile: a.profile, Dir: dir, Getenv: a.getenv, Flags: cmd.Flags()}
+	ld, err := config.Load(o)
+	if err != nil {
+		return nil, err
+	}
+	if len(ld.Profile.Servers) == 0 {
+		return nil, noServer(cmd, ld, needExe)
+	}
+	if !needExe {
+		return ld, nil
+	}
+	o.NeedExe = true
+	return config.Load(o)
+}
+
+// noServer says that the profile names no server, and how to name one.
+func noServer(cmd *cobra.Command, ld *config.Loaded, needExe bool) error {
+	verb := cmp.Or(serverVerbs[strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")], "use")
+	if ld.File == "" {
+		hint := "--url https://host/App/"
+		if needExe {
+			hint = "--exe build/App.exe " + hint
+		}
+		return exitcode.Errorf(exitcode.Usage, "no server to %s: there is no %s in %s or a folder above it; run 'wcdeploy init' in the project folder to write one, or pass %s",
+			verb, config.FileName, ld.Dir, hint)
+	}
+	return exitcode.Errorf(exitcode.Usage, "no server to %s: %s: profile %q lists no servers; add one under servers: (as 'wcdeploy init' writes it), or pass --url https://host/App/",
+		verb, ld.File, ld.Profile.Name)
 }
 
 // resumeProfile narrows the profile to the servers a run did not verify and
@@ -113,7 +147,7 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	}
 	sum := deploy.HashBuild(plan.Build)
 	warnInsecure(a, &p)
-	steps, err := deploy.New(deploy.Options{
+	inner, err := deploy.New(deploy.Options{
 		Build:         plan.Build,
 		Client:        a.clientsFor(ctx, p, o.cred),
 		Retries:       p.Retries,
@@ -124,9 +158,11 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	if err != nil {
 		return err
 	}
+	steps := &exeNameSteps{exe: plan.Build.Path, Steps: inner}
 	view := progress.New(a.io, a.quiet || a.jsonOut && !a.io.ErrTTY, plan)
 	rep := rollout.Run(ctx, plan, steps, view)
 	view.Close()
+	steps.warn(a)
 	if rep.Build.SHA256, err = sum(); err != nil {
 		a.warnf("%v", err)
 	}
@@ -138,8 +174,12 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	if err := report.Render(a.io, rep, report.Options{JSON: a.jsonOut, Quiet: a.quiet, Getenv: a.getenv}); err != nil {
 		a.warnf("%v", err)
 	}
+	if a.quiet && !a.jsonOut {
+		// The result --quiet keeps: one line a build script can log.
+		fmt.Fprintln(a.out(), rep.Summary())
+	}
 	if runID != "" && !a.quiet && !a.jsonOut {
-		fmt.Fprintf(a.io.Err, "run %s recorded in the journal ('wcdeploy history')\n", runID)
+		fmt.Fprintf(a.io.Err, "run %s recorded %s\n", runID, cmp.Or(o.journalNote, "in the journal ('wcdeploy history')"))
 	}
 	// With --json the document on stdout carries the error too; stderr
 	// still says it once for people reading the log.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -37,18 +38,20 @@ when a server cannot be reached, answers wrongly or refuses the EXE's size.
 Warnings (a certificate that expires soon, an EXE above ASP.NET's default
 maxRequestLength) do not change the exit code.`,
 		Example: `  wcdeploy doctor
-  wcdeploy doctor --profile production --json
+  wcdeploy doctor --profile prod --json
   WCDEPLOY_PASSWORD=... wcdeploy doctor --url https://web1.example.com/App/ --user 'CORP\deploy'`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ld, err := a.loadProfile(cmd.Flags(), false)
+			ld, err := a.loadProfile(cmd, false)
 			if err != nil {
 				return err
 			}
 			return runDoctor(cmd.Context(), a, ld.Profile, cred)
 		},
 	}
-	config.AddFlags(cmd.Flags())
+	// The upload and swap links are part of a server's description (the
+	// size check asks the upload link), so a deploy's command line runs here.
+	addConfigFlags("doctor", cmd.Flags(), selectFlags, connectFlags, buildFlags, []string{"upload-url", "update-url"})
 	credentials.AddFlags(cmd.Flags(), &cred)
 	return cmd
 }
@@ -66,6 +69,7 @@ func runDoctor(ctx context.Context, a *app, p config.Profile, cred credentials.R
 			return a.newClient(t.URL, o)
 		},
 	})
+	warnExeName(rep)
 	var err error
 	if a.jsonOut {
 		err = output.JSON(a.out(), rep)
@@ -79,4 +83,30 @@ func runDoctor(ctx context.Context, a *app, p config.Profile, cred credentials.R
 		return reportedError(rerr)
 	}
 	return nil
+}
+
+// exeNameCheck is the name of the check that compares the local EXE's file
+// name with the server's ExeFile.
+const exeNameCheck = "exe name"
+
+// warnExeName adds a warning to each server whose ExeFile has another file
+// name than the local EXE, after the paths check that read it.
+func warnExeName(rep *doctor.Report) {
+	if rep.Exe == nil || rep.Exe.Path == "" {
+		return
+	}
+	for i := range rep.Servers {
+		s := &rep.Servers[i]
+		msg, next, differs := exeNameDiffers(rep.Exe.Path, s.ExeFile)
+		if !differs {
+			continue
+		}
+		at := len(s.Checks)
+		for j, c := range s.Checks {
+			if c.Check == "paths" {
+				at = j + 1
+			}
+		}
+		s.Checks = slices.Insert(s.Checks, at, doctor.Result{Check: exeNameCheck, Status: doctor.Warn, Message: msg, Next: next})
+	}
 }

@@ -94,7 +94,7 @@ func runEmulate(ctx context.Context, a *app, o *emulateOptions) error {
 	if err != nil {
 		return exitcode.New(exitcode.Usage, err)
 	}
-	l, err := net.Listen("tcp", o.listen)
+	l, err := a.listen("tcp", o.listen)
 	if err != nil {
 		s.Close()
 		return exitcode.New(exitcode.Usage, fmt.Errorf("cannot listen on %s: %w (choose another --listen address)", o.listen, err))

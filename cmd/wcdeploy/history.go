@@ -22,8 +22,18 @@ func newHistoryCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "history",
 		Short: "List past runs from the local journal (newest first)",
-		Args:  cobra.NoArgs,
-		RunE:  func(*cobra.Command, []string) error { return runHistory(a, o) },
+		Long: `history lists the runs recorded in this machine's journal, newest first: the
+run id, when it ran, the profile, the version deployed, how many servers ran it
+afterwards, and how the run ended (its exit code). It shows the runs of the
+profile chosen with --profile (or WCDEPLOY_PROFILE), or of every profile with
+--all or when none is chosen. A run id is what 'wcdeploy deploy --resume' and
+'wcdeploy rollback --to' take. The journal is kept in WCDEPLOY_STATE_DIR, or
+the user's state folder.`,
+		Example: `  wcdeploy history
+  wcdeploy history --profile prod -n 5
+  wcdeploy history --all --json`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return runHistory(a, o) },
 	}
 	cmd.Flags().IntVarP(&o.limit, "limit", "n", 20, "show at most N runs (0: all)")
 	cmd.Flags().BoolVar(&o.all, "all", false, "runs of every profile")

@@ -71,14 +71,17 @@ func runInit(a *app, o *initOptions, changed func(string) bool) error {
 	if err != nil {
 		return err
 	}
+	// What was written first, then what to mind, then what to do next: the
+	// order a person reads it in (stdout and stderr share a terminal).
+	ld := res.Loaded
+	if a.jsonOut {
+		err = output.JSON(a.out(), InitResult{File: res.File, Profile: ld.Profile.Name, Exe: ld.Profile.Exe, Servers: ld.Profile.Servers})
+	} else {
+		_, err = fmt.Fprintf(a.out(), "Wrote %s (profile %q, server %s at %s)\n", res.File, ld.Profile.Name, res.Server, res.URL)
+	}
 	for _, n := range res.Notes {
 		a.logf("%s", n)
 	}
 	a.logf("Next: store the password with 'wcdeploy login' (or set WCDEPLOY_PASSWORD in CI), then run 'wcdeploy deploy'.")
-	ld := res.Loaded
-	if a.jsonOut {
-		return output.JSON(a.out(), InitResult{File: res.File, Profile: ld.Profile.Name, Exe: ld.Profile.Exe, Servers: ld.Profile.Servers})
-	}
-	fmt.Fprintf(a.out(), "Wrote %s (profile %q, server %s at %s)\n", res.File, ld.Profile.Name, res.Server, res.URL)
-	return nil
+	return err
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/wcdeploy/wcdeploy/internal/output"
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
@@ -30,22 +29,22 @@ Service) for the profile's user on every server host, so later deploys need no
 password. The password is typed at a prompt without echo, or given with
 --password-stdin or --password-file; nothing is stored if the check fails.`,
 		Example: `  wcdeploy login
-  wcdeploy login --profile production
+  wcdeploy login --profile prod
   printf '%s' "$PW" | wcdeploy login --password-stdin
   wcdeploy login --url https://web1.example.com/App/ --user 'CORP\deploy' --no-verify`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLogin(cmd.Context(), a, o, cmd.Flags())
+			return runLogin(cmd.Context(), a, o, cmd)
 		},
 	}
-	addProfileFlags(cmd.Flags())
+	addConfigFlags("login", cmd.Flags(), selectFlags, connectFlags)
 	credentials.AddFlags(cmd.Flags(), &o.req)
 	cmd.Flags().BoolVar(&o.noVerify, "no-verify", false, "store the password without checking it against a server")
 	return cmd
 }
 
-func runLogin(ctx context.Context, a *app, o *loginOptions, fs *pflag.FlagSet) error {
-	p, hosts, err := credentialProfile(a, fs)
+func runLogin(ctx context.Context, a *app, o *loginOptions, cmd *cobra.Command) error {
+	p, hosts, err := credentialProfile(a, cmd)
 	if err != nil {
 		return err
 	}
@@ -79,6 +78,7 @@ func runLogin(ctx context.Context, a *app, o *loginOptions, fs *pflag.FlagSet) e
 	var stored []string
 	for _, h := range hosts {
 		if err := r.Store(ctx, credentials.Request{User: p.Username, Host: h}, cred.Password); err != nil {
+			err = storeFailed(err, verified)
 			if len(stored) > 0 {
 				return fmt.Errorf("stored for %v, but not for %s: %w", stored, h, err)
 			}
@@ -93,6 +93,21 @@ func runLogin(ctx context.Context, a *app, o *loginOptions, fs *pflag.FlagSet) e
 	return nil
 }
 
+// storeFailed words a keychain failure for login: the advice is how later
+// deploys get the password without a keychain, not another way to log in.
+func storeFailed(err error, verified string) error {
+	var ke *credentials.KeychainError
+	if !errors.As(err, &ke) {
+		return err
+	}
+	checked := ""
+	if verified != "" {
+		checked = fmt.Sprintf(" (%s accepted it)", verified)
+	}
+	return exitcode.New(exitcode.Of(err), fmt.Errorf("the password%s could not be saved in the OS keychain for %s: %w; unlock the keychain (on Linux: start a Secret Service, see docs/authentication.md), or skip login and give each deploy the password with %s, --password-file or --password-stdin",
+		checked, ke.Account, ke.Err, credentials.EnvPassword))
+}
+
 func newLogoutCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logout",
@@ -100,18 +115,18 @@ func newLogoutCmd(a *app) *cobra.Command {
 		Long: `logout deletes what 'wcdeploy login' stored: the password of the profile's user
 for every server host. Hosts with nothing stored are listed, not an error.`,
 		Example: `  wcdeploy logout
-  wcdeploy logout --profile production --server web2`,
+  wcdeploy logout --profile prod --server web2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLogout(cmd.Context(), a, cmd.Flags())
+			return runLogout(cmd.Context(), a, cmd)
 		},
 	}
-	addProfileFlags(cmd.Flags())
+	addConfigFlags("logout", cmd.Flags(), selectFlags, keychainFlags)
 	return cmd
 }
 
-func runLogout(ctx context.Context, a *app, fs *pflag.FlagSet) error {
-	p, hosts, err := credentialProfile(a, fs)
+func runLogout(ctx context.Context, a *app, cmd *cobra.Command) error {
+	p, hosts, err := credentialProfile(a, cmd)
 	if err != nil {
 		return err
 	}

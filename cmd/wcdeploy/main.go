@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
@@ -46,7 +48,7 @@ func execute(parent context.Context, args []string, d deps) (code int) {
 	}()
 	root := newRootCmd(a)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil && !a.reached {
 		var coded *exitcode.Error
 		if !errors.As(err, &coded) {
@@ -57,8 +59,17 @@ func execute(parent context.Context, args []string, d deps) (code int) {
 	if err != nil && !errors.Is(err, errReported) {
 		fmt.Fprintf(d.io.Err, "wcdeploy: %s\n", err)
 		if exitcode.Code(code) == exitcode.Usage && !a.reached {
-			fmt.Fprintf(d.io.Err, "Run 'wcdeploy --help' for usage.\n")
+			fmt.Fprintf(d.io.Err, "Run '%s --help' for usage.\n", commandPath(cmd))
 		}
 	}
 	return code
+}
+
+// commandPath names the command a usage error belongs to, so the hint
+// points at the help that lists its flags.
+func commandPath(cmd *cobra.Command) string {
+	if cmd == nil {
+		return "wcdeploy"
+	}
+	return cmd.CommandPath()
 }

@@ -18,10 +18,18 @@ func newRollbackCmd(a *app) *cobra.Command {
 		Long: `rollback redeploys, through the same preflight, stage, swap and verify as deploy,
 the build that ran before the profile's last successful run, or the build of a given
 run or version (--to). The EXE comes from the local archive that every deploy fills;
-Web Connection itself keeps no previous EXE.`,
+Web Connection itself keeps no previous EXE.
+
+Run it from the machine that deployed: the archive and the journal are local
+('wcdeploy history' lists the runs; the archive keeps archive.keep builds). It
+exits like deploy.`,
+		Example: `  wcdeploy rollback --dry-run
+  wcdeploy rollback
+  wcdeploy rollback --to 1.2.0.0
+  wcdeploy rollback --profile prod --to 20261126T015904Z-f3ab6e`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			loaded, err := a.loadProfile(cmd.Flags(), false)
+			loaded, err := a.loadProfile(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -29,7 +37,7 @@ Web Connection itself keeps no previous EXE.`,
 		},
 	}
 	fs := cmd.Flags()
-	config.AddFlags(fs)
+	addConfigFlags("rollback", fs, selectFlags, connectFlags, rolloutFlags)
 	credentials.AddFlags(fs, &o.cred)
 	fs.StringVar(&o.to, "to", "", "the run id or version to go back to (default: the build before the last successful run)")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "run the preflight and print the plan; change nothing")

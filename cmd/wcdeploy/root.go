@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime"
 	"strings"
@@ -34,10 +35,12 @@ type deps struct {
 	// now is the clock (certificate expiry, for one).
 	now  func() time.Time
 	goos string
+	// listen opens the emulator's listener (net.Listen).
+	listen func(network, address string) (net.Listener, error)
 }
 
 func systemDeps(s *ui.Streams, getenv func(string) string) deps {
-	return deps{io: s, getenv: getenv, keyring: credentials.SystemKeyring(), newClient: transport.New, getwd: os.Getwd, now: time.Now, goos: runtime.GOOS}
+	return deps{io: s, getenv: getenv, keyring: credentials.SystemKeyring(), newClient: transport.New, getwd: os.Getwd, now: time.Now, goos: runtime.GOOS, listen: net.Listen}
 }
 
 // app is what every command shares: the dependencies and the global flags.
@@ -99,12 +102,12 @@ swaps it in, and verifies that the server now runs exactly that build.`,
 		return exitcode.New(exitcode.Usage, err)
 	})
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.configPath, "config", "", "config file (default: wcdeploy.yaml found by walking up from the current folder)")
-	pf.StringVarP(&a.profile, "profile", "p", "", "profile in the config file (default: the file's default_profile, or the only one)")
+	pf.StringVar(&a.configPath, "config", "", "the config `FILE` (env WCDEPLOY_CONFIG; default: wcdeploy.yaml found by walking up from the current folder)")
+	pf.StringVarP(&a.profile, "profile", "p", "", "profile in the config file (env WCDEPLOY_PROFILE; default: the file's default_profile, or the only one)")
 	pf.BoolVar(&a.jsonOut, "json", false, "print one JSON document on stdout instead of human output")
-	pf.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing but errors and the result")
+	pf.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing but errors and the result (deploy: its one summary line)")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "print each request and step")
-	pf.BoolVar(&a.noColor, "no-color", false, "no colour (also NO_COLOR=1)")
+	pf.BoolVar(&a.noColor, "no-color", false, "no colour (also NO_COLOR set to any non-empty value)")
 
 	root.AddCommand(
 		newVersionCmd(a),

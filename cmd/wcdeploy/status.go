@@ -23,30 +23,55 @@ func newStatusCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the version each server runs beside the local EXE's version",
-		Args:  cobra.NoArgs,
+		Long: `status reads every server's status page (changing nothing) and shows the
+version each one runs and since when, beside the FileVersion of the local EXE
+(the profile's exe, or --exe). STATE says how a server compares with the local
+EXE: current (it runs that version), behind (it runs another one), unreachable
+(with the error), or unknown when there is no local EXE to compare with.
+
+It exits with 0 when every server answered, 3 when a login fails and 4 when a
+server cannot be reached or answers wrongly.`,
+		Example: `  wcdeploy status
+  wcdeploy status --profile prod --server web1,web2
+  wcdeploy status --json
+  wcdeploy status --url https://web1.example.com/App/ --user 'CORP\deploy'`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			loaded, err := a.loadProfile(cmd.Flags(), false)
+			loaded, err := a.loadProfile(cmd, false)
 			if err != nil {
 				return err
 			}
 			return runStatus(cmd.Context(), a, loaded.Profile, o)
 		},
 	}
-	config.AddFlags(cmd.Flags())
+	addConfigFlags("status", cmd.Flags(), selectFlags, connectFlags, []string{"exe"})
 	credentials.AddFlags(cmd.Flags(), &o.cred)
 	return cmd
 }
 
 func runStatus(ctx context.Context, a *app, p config.Profile, o *statusOptions) error {
-	var local *peversion.Info
-	if p.Exe != "" {
-		if info, err := peversion.ReadVersionFile(p.Exe); err == nil {
-			local = info
-		} else if !os.IsNotExist(err) {
-			a.warnf("local EXE: %v", err)
-		}
+	local := localExe(a, p.Exe)
+	// The hash is read while the servers answer, so a large EXE costs no
+	// extra time; it lets --json name the exact build.
+	type hash struct {
+		sum string
+		err error
+	}
+	hashed := make(chan hash, 1)
+	if local != nil {
+		go func() {
+			sum, _, err := peversion.HashFile(p.Exe)
+			hashed <- hash{sum, err}
+		}()
+	} else {
+		hashed <- hash{}
 	}
 	rep, err := deploy.Status(ctx, p, local, a.clientsFor(ctx, p, o.cred))
+	if h := <-hashed; h.err != nil {
+		a.warnf("local EXE: %v", h.err)
+	} else if local != nil {
+		local.SHA256 = h.sum
+	}
 	if err != nil {
 		return err
 	}
@@ -74,4 +99,20 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// localExe reads the version of the EXE status compares with; nil when there
+// is none (a missing file is no error: status works without a build).
+func localExe(a *app, path string) *peversion.Info {
+	if path == "" {
+		return nil
+	}
+	info, err := peversion.ReadVersionFile(path)
+	if err != nil {
+		if !os.IsNotExist(err) {
+			a.warnf("local EXE: %v", err)
+		}
+		return nil
+	}
+	return info
 }

@@ -99,8 +99,24 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	o.Logf("\nThe demo used the same code as 'wcdeploy deploy'. Try it against one emulated server:\n  wcdeploy emulate --user deploy:secret   (then, in another terminal)\n  wcdeploy sample-exe --file-version 1.2.0.0 App.exe\n  WCDEPLOY_PASSWORD=secret wcdeploy deploy --exe App.exe --url http://127.0.0.1:8080/ --flavor module --user deploy")
+	o.Logf("\n%s", Closing(o.Keep, dir))
 	return nil
+}
+
+// Closing is what the demo says last: what it left behind (dir, when kept),
+// and how to go on with wcdeploy itself, which 'go run' did not install.
+func Closing(keep bool, dir string) string {
+	left := "Its servers, EXEs and journal were temporary: they are deleted as it ends (--keep keeps them)."
+	if keep {
+		left = fmt.Sprintf("Its config, EXEs and journal are in %s; its servers are stopped.", dir)
+	}
+	return `The demo used the same code as 'wcdeploy deploy'. ` + left + `
+To try it against one emulated server, put wcdeploy on your PATH (from a clone of the
+source: 'go install ./cmd/wcdeploy' puts it in $(go env GOPATH)/bin), then:
+  wcdeploy emulate --user deploy:secret --exe-name App.exe   (and, in another terminal)
+  wcdeploy sample-exe --file-version 1.2.0.0 App.exe
+  WCDEPLOY_PASSWORD=secret wcdeploy deploy --exe App.exe --url http://127.0.0.1:8080/ --flavor module --user deploy
+  wcdeploy history`
 }
 
 // startFarm starts the emulated servers and returns their config lines;

@@ -43,8 +43,7 @@ func System() *Streams {
 		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 	}
 	s.Dumb = os.Getenv("TERM") == "dumb"
-	_, noColor := os.LookupEnv("NO_COLOR")
-	s.NoColor = noColor || s.Dumb
+	s.NoColor = ColorOff(os.Getenv) || s.Dumb
 	s.applyVT(os.Stdout, os.Stderr, enableVT)
 	s.ReadSecret = func() (string, error) {
 		b, err := term.ReadPassword(int(os.Stdin.Fd()))
@@ -67,3 +66,7 @@ func (s *Streams) Interactive() bool { return s.InTTY && s.ErrTTY }
 
 // LiveProgress reports whether progress may be redrawn in place (a bar, \r).
 func (s *Streams) LiveProgress() bool { return s.ErrTTY && !s.Dumb }
+
+// ColorOff reports whether NO_COLOR asks for no colour: only a non-empty
+// value does (no-color.org), so an empty NO_COLOR= leaves colour on.
+func ColorOff(getenv func(string) string) bool { return getenv("NO_COLOR") != "" }

@@ -39,3 +39,16 @@ func TestLiveProgressAndInteractive(t *testing.T) {
 		}
 	}
 }
+
+func TestColorOffOnlyForANonEmptyNoColor(t *testing.T) {
+	for value, want := range map[string]bool{"": false, "1": true, "0": true, "yes": true} {
+		if got := ColorOff(func(k string) string {
+			if k == "NO_COLOR" {
+				return value
+			}
+			return ""
+		}); got != want {
+			t.Errorf("NO_COLOR=%q: colour off %v, want %v", value, got, want)
+		}
+	}
+}

@@ -1,0 +1,480 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wcdeploy/wcdeploy/internal/demo"
+	"github.com/wcdeploy/wcdeploy/pkg/ui"
+)
+
+// The transcripts in the docs are run by these tests, so what a reader types
+// is what the tool is tested with, and what the doc shows is what it printed.
+//
+// In a Markdown file, a fenced block after the line
+//
+//	<!-- transcript -->                (or <!-- transcript: terminal -->)
+//
+// holds "$ command" lines, each followed by what it printed (stdout and
+// stderr, in order). The commands of a file run in order in one project
+// folder, against one 'wcdeploy emulate' started by the file's own
+// "$ wcdeploy emulate" line (it runs until the test ends). A block after
+//
+//	<!-- file: PATH -->
+//
+// is written to PATH in the project folder. The emulator's address is
+// written 127.0.0.1:8080 in the docs; the test's folders, dates, run ids and
+// timings are written as a reader would see them once.
+//
+// When the tool's output changes, rewrite the blocks with
+//
+//	UPDATE_DOCS=1 go test ./cmd/wcdeploy -run TestDocTranscripts
+//
+// (or -update) and read the diff.
+
+func TestDocTranscripts(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the transcripts show Unix paths")
+	}
+	for _, doc := range []string{"README.md", "docs/getting-started.md"} {
+		t.Run(doc, func(t *testing.T) {
+			path := filepath.Join("..", "..", filepath.FromSlash(doc))
+			newWalk(t).run(t, path)
+		})
+	}
+}
+
+// docAddr is the emulator's address as the docs write it.
+const docAddr = "127.0.0.1:8080"
+
+// docProject is the project folder as the docs write it.
+const docProject = "/home/you/Orders"
+
+// walk is the state one document's commands share.
+type walk struct {
+	dir      string
+	env      env
+	keyring  *memKeyring
+	password string // of the emulated user, typed at a prompt
+
+	mu   sync.Mutex
+	addr string // the emulator's real address, once listening
+}
+
+func newWalk(t *testing.T) *walk {
+	dir := filepath.Join(t.TempDir(), "Orders")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &walk{
+		dir:     dir,
+		env:     env{"WCDEPLOY_STATE_DIR": filepath.Join(t.TempDir(), "state"), "HOME": t.TempDir()},
+		keyring: &memKeyring{entries: map[string]string{}},
+	}
+}
+
+// block is one marked fenced block: its kind and where its body lies.
+type block struct {
+	kind       string // "transcript", "terminal" or "file"
+	file       string
+	start, end int // body lines [start, end)
+}
+
+func parseBlocks(t *testing.T, lines []string) []block {
+	var blocks []block
+	for i := 0; i < len(lines); i++ {
+		marker := strings.TrimSpace(lines[i])
+		var b block
+		switch {
+		case marker == "<!-- transcript -->":
+			b.kind = "transcript"
+		case marker == "<!-- transcript: terminal -->":
+			b.kind = "terminal"
+		case strings.HasPrefix(marker, "<!-- file: ") && strings.HasSuffix(marker, " -->"):
+			b.kind, b.file = "file", strings.TrimSuffix(strings.TrimPrefix(marker, "<!-- file: "), " -->")
+		default:
+			continue
+		}
+		if i+1 >= len(lines) || !strings.HasPrefix(strings.TrimSpace(lines[i+1]), "```") {
+			t.Fatalf("line %d: %s is not followed by a fenced block", i+1, marker)
+		}
+		b.start = i + 2
+		for b.end = b.start; b.end < len(lines) && strings.TrimSpace(lines[b.end]) != "```"; b.end++ {
+		}
+		if b.end == len(lines) {
+			t.Fatalf("line %d: the block is not closed", i+2)
+		}
+		blocks = append(blocks, b)
+		i = b.end
+	}
+	if len(blocks) == 0 {
+		t.Fatal("no marked blocks")
+	}
+	return blocks
+}
+
+func (w *walk) run(t *testing.T, path string) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(raw), "\n")
+	blocks := parseBlocks(t, lines)
+	var out []string // the file, rewritten
+	last := 0
+	changed := false
+	for _, b := range blocks {
+		out = append(out, lines[last:b.start]...)
+		body := lines[b.start:b.end]
+		got := body
+		if b.kind == "file" {
+			w.writeFile(t, b.file, body)
+		} else {
+			got = w.transcript(t, body, b.kind == "terminal")
+			changed = changed || strings.Join(got, "\n") != strings.Join(body, "\n")
+			if !sameText(got, body) {
+				if !updateDocs() {
+					t.Errorf("%s line %d: the transcript differs from what wcdeploy printed; rewrite with UPDATE_DOCS=1 go test ./cmd/wcdeploy -run TestDocTranscripts\n--- printed\n%s\n--- in the doc\n%s",
+						path, b.start+1, strings.Join(got, "\n"), strings.Join(body, "\n"))
+				}
+			}
+		}
+		out = append(out, got...)
+		last = b.end
+	}
+	out = append(out, lines[last:]...)
+	if changed && updateDocs() {
+		if err := os.WriteFile(path, []byte(strings.Join(out, "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("rewrote %s", path)
+	}
+}
+
+func updateDocs() bool {
+	if os.Getenv("UPDATE_DOCS") != "" {
+		return true
+	}
+	f := flag.Lookup("update") // internal/golden's
+	return f != nil && f.Value.String() == "true"
+}
+
+// sameText compares two blocks line by line, ignoring how wide the columns
+// of a table came out (a timing one digit longer widens one).
+func sameText(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if strings.Join(strings.Fields(a[i]), " ") != strings.Join(strings.Fields(b[i]), " ") {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *walk) writeFile(t *testing.T, name string, body []string) {
+	p := filepath.Join(w.dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	text := w.toReal(strings.Join(body, "\n") + "\n")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// toReal puts the emulator's real address where a doc writes 127.0.0.1:8080.
+func (w *walk) toReal(s string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.addr == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, docAddr, w.addr)
+}
+
+// transcript runs the "$ " lines of body and returns the block as the tool
+// prints it.
+func (w *walk) transcript(t *testing.T, body []string, terminal bool) []string {
+	var got []string
+	for _, line := range body {
+		cmdline, ok := strings.CutPrefix(line, "$ ")
+		if !ok {
+			continue // output of the previous command
+		}
+		got = append(got, line)
+		if printed := w.command(t, cmdline, terminal); printed != "" {
+			got = append(got, strings.Split(strings.TrimRight(printed, "\n"), "\n")...)
+		}
+	}
+	return got
+}
+
+// command runs one command line: "export K=V", or "[K=V ...] wcdeploy ..."
+// with an optional "printf 'text' |" before it.
+func (w *walk) command(t *testing.T, cmdline string, terminal bool) string {
+	words := shellWords(t, w.toReal(cmdline))
+	if len(words) == 2 && words[0] == "export" {
+		k, v, _ := strings.Cut(words[1], "=")
+		w.env[k] = v
+		return ""
+	}
+	stdin := ""
+	if len(words) > 2 && words[0] == "printf" && words[2] == "|" {
+		stdin = strings.ReplaceAll(words[1], `\n`, "\n")
+		words = words[3:]
+	}
+	e := env{}
+	for k, v := range w.env {
+		e[k] = v
+	}
+	for len(words) > 0 && strings.Contains(words[0], "=") {
+		k, v, _ := strings.Cut(words[0], "=")
+		e[k] = v
+		words = words[1:]
+	}
+	if len(words) == 0 || words[0] != "wcdeploy" {
+		t.Fatalf("%q: the transcripts run only wcdeploy, export and printf ... |", cmdline)
+	}
+	if len(words) > 1 && words[1] == "emulate" {
+		return w.emulate(t, words[1:], e)
+	}
+	var printed syncBuffer
+	s := &ui.Streams{In: strings.NewReader(stdin), Out: &printed, Err: &printed, NoColor: true}
+	if terminal {
+		s.InTTY, s.ErrTTY, s.Dumb = true, true, true
+		s.ReadSecret = func() (string, error) { return w.password, nil }
+	}
+	code := execute(t.Context(), words[1:], w.deps(s, e))
+	if code != 0 {
+		// A doc shows commands that work; a failure shown on purpose
+		// would need its own marker.
+		t.Errorf("%s: exit %d\n%s", cmdline, code, printed.String())
+	}
+	return w.normalise(printed.String())
+}
+
+func (w *walk) deps(s *ui.Streams, e env) deps {
+	d := systemDeps(s, e.get)
+	d.keyring = w.keyring
+	d.getwd = func() (string, error) { return w.dir, nil }
+	return d
+}
+
+// emulate starts 'wcdeploy emulate' for the rest of the test, on a free
+// loopback port, and returns what it printed on starting.
+func (w *walk) emulate(t *testing.T, args []string, e env) string {
+	for i, a := range args {
+		if a == "--user" && i+1 < len(args) {
+			_, w.password, _ = strings.Cut(args[i+1], ":")
+		}
+	}
+	var out syncBuffer
+	s := &ui.Streams{In: strings.NewReader(""), Out: &out, Err: &syncBuffer{}, NoColor: true}
+	d := w.deps(s, e)
+	d.listen = func(network, _ string) (net.Listener, error) {
+		l, err := net.Listen(network, "127.0.0.1:0")
+		if err == nil {
+			w.mu.Lock()
+			w.addr = l.Addr().String()
+			w.mu.Unlock()
+		}
+		return l, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- execute(ctx, args, d) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	// The banner ends with the auth line.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "  auth:"); {
+		select {
+		case code := <-done:
+			t.Fatalf("emulate exited %d: %s", code, out.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("emulate printed no banner: %q", out.String())
+		}
+	}
+	time.Sleep(5 * time.Millisecond) // the banner is written in one go; let it end
+	return w.normalise(out.String())
+}
+
+var (
+	reRunID    = regexp.MustCompile(`\b\d{8}T\d{6}Z-[0-9a-f]{6}\b`)
+	reDate     = regexp.MustCompile(`\b\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}:\d{2} [AP]M\b`)
+	reDateTime = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\b`)
+	reSeconds  = regexp.MustCompile(`\b\d+\.\ds\b`)
+	reCellGap  = regexp.MustCompile(`\s{2,}`)
+	reHeader   = regexp.MustCompile(`^[A-Z][A-Z]+(  +[A-Z][A-Z ]*)+$`)
+	reEmulator = regexp.MustCompile(`wcemulator-\d+`)
+	reUpload   = regexp.MustCompile(`: upload \d+% \(`)
+)
+
+// normalise writes what varies from run to run the way the docs show it
+// once: the address, the folders, run ids, dates, timings, and the upload
+// progress lines (which come at a rate, not a count).
+func (w *walk) normalise(s string) string {
+	w.mu.Lock()
+	addr := w.addr
+	w.mu.Unlock()
+	if addr != "" {
+		s = strings.ReplaceAll(s, addr, docAddr)
+	}
+	s = strings.ReplaceAll(s, w.dir, docProject)
+	s = strings.ReplaceAll(s, os.TempDir()+string(filepath.Separator), "/tmp/")
+	s = reEmulator.ReplaceAllString(s, "wcemulator-2718281828")
+	s = reRunID.ReplaceAllString(s, "20261126T015904Z-f3ab6e")
+	s = reDate.ReplaceAllString(s, "11/26/2026 1:59:04 AM")
+	s = reDateTime.ReplaceAllString(s, "2026-11-26 01:59:04")
+	s = reSeconds.ReplaceAllString(s, "1.1s")
+	var b strings.Builder
+	lines := strings.Split(s, "\n")
+	for i := 0; i < len(lines); i++ {
+		if reUpload.MatchString(lines[i]) {
+			j := i
+			for j+1 < len(lines) && reUpload.MatchString(lines[j+1]) {
+				j++
+			}
+			b.WriteString("...\n")
+			i = j
+		}
+		b.WriteString(lines[i])
+		if i < len(lines)-1 {
+			b.WriteByte('\n')
+		}
+	}
+	return realign(b.String())
+}
+
+// realign lines up the columns of each table again, since the address and
+// folders the docs show are not as wide as the test's.
+func realign(s string) string {
+	lines := strings.Split(s, "\n")
+	var b strings.Builder
+	for i := 0; i < len(lines); i++ {
+		if !reHeader.MatchString(lines[i]) {
+			b.WriteString(lines[i])
+			if i < len(lines)-1 {
+				b.WriteByte('\n')
+			}
+			continue
+		}
+		j := i + 1
+		for j < len(lines) && strings.Contains(strings.TrimSpace(lines[j]), "  ") {
+			j++
+		}
+		var table bytes.Buffer
+		tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
+		cols := len(reCellGap.Split(lines[i], -1))
+		for _, row := range lines[i:j] {
+			cells := reCellGap.Split(strings.TrimRight(row, " "), -1)
+			for len(cells) < cols {
+				cells = append(cells, "") // an empty last cell still has a width
+			}
+			fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+		}
+		_ = tw.Flush()
+		for _, row := range strings.Split(strings.TrimSuffix(table.String(), "\n"), "\n") {
+			b.WriteString(strings.TrimRight(row, " ") + "\n")
+		}
+		if j == len(lines) {
+			return strings.TrimSuffix(b.String(), "\n")
+		}
+		i = j - 1
+	}
+	return b.String()
+}
+
+// shellWords splits a command line as a POSIX shell would for the simple
+// lines of the docs: blanks separate words, single and double quotes group,
+// a word starting with # ends the line.
+func shellWords(t *testing.T, line string) []string {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range line {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case r == '#' && !inWord:
+			return words
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		t.Fatalf("unclosed quote in %q", line)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}
+
+// syncBuffer is a bytes.Buffer for several goroutines (the emulator logs
+// from its handlers).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDemoTipsWork runs the commands the demo's closing words suggest, as
+// written, so the demo never sends a reader to a command that fails.
+func TestDemoTipsWork(t *testing.T) {
+	var body []string
+	for _, line := range strings.Split(demo.Closing(false, ""), "\n") {
+		if cmd, ok := strings.CutPrefix(line, "  "); ok { // an indented command
+			cmd, _, _ = strings.Cut(cmd, "   (") // the words after it
+			body = append(body, "$ "+cmd)
+		}
+	}
+	if len(body) < 3 || !strings.HasPrefix(body[0], "$ wcdeploy emulate") {
+		t.Fatalf("the tips start no emulator: %q", body)
+	}
+	w := newWalk(t)
+	got := w.transcript(t, body, false)
+	if text := strings.Join(got, "\n"); !strings.Contains(text, "1 of 1 servers updated; exit 0") || !strings.Contains(text, "1.2.0.0") {
+		t.Errorf("the tips did not deploy:\n%s", text)
+	}
+}

@@ -3,6 +3,8 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/wcdeploy/wcdeploy/internal/pool"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
@@ -15,7 +17,9 @@ import (
 // States of a server beside the local EXE.
 const (
 	StateCurrent     = "current"     // runs the local EXE's version
-	StateBehind      = "behind"      // runs another version
+	StateBehind      = "behind"      // runs an older version
+	StateAhead       = "ahead"       // runs a newer version than the local EXE
+	StateDiffers     = "differs"     // runs another version that does not compare as numbers
 	StateUnreachable = "unreachable" // its status page could not be read
 	StateUnknown     = "unknown"     // there is no local EXE to compare with
 )
@@ -92,7 +96,48 @@ func serverStatus(ctx context.Context, p config.Profile, s config.Server, client
 	case swapper.SameVersion(out.Running, local.FileVersion):
 		out.State = StateCurrent
 	default:
-		out.State = StateBehind
+		out.State = versionState(out.Running, local.FileVersion)
 	}
 	return out
+}
+
+// versionState says how a server's version stands to the local one:
+// behind or ahead when both read as dotted numbers (1.2.10 > 1.2.9),
+// differs when either does not.
+func versionState(running, local string) string {
+	r, okR := dotted(running)
+	l, okL := dotted(local)
+	if !okR || !okL {
+		return StateDiffers
+	}
+	for i := range max(len(r), len(l)) {
+		a, b := at(r, i), at(l, i)
+		switch {
+		case a < b:
+			return StateBehind
+		case a > b:
+			return StateAhead
+		}
+	}
+	return StateDiffers // equal numbers, different text (e.g. "1.2" and "1.2.0")
+}
+
+func dotted(v string) ([]int, bool) {
+	parts := strings.Split(strings.TrimSpace(v), ".")
+	out := make([]int, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return nil, false
+		}
+		out[i] = n
+	}
+	return out, true
+}
+
+func at(v []int, i int) int {
+	if i < len(v) {
+		return v[i]
+	}
+	return 0
 }

@@ -197,19 +197,20 @@ func (s *Steps) Swap(ctx context.Context, t rollout.Target) (rollout.Swapped, er
 		return s.settle(t, lost)
 	}
 	if err != nil {
+		var runs rollout.Swapped
 		if exitcode.Of(err) == exitcode.Swap && ctx.Err() == nil {
-			err = fmt.Errorf("%w; %s", err, s.runsNow(ctx, c, t))
+			var msg string
+			msg, runs.Version = s.runsNow(ctx, c, t)
+			err = fmt.Errorf("%w; %s", err, msg)
 		}
-		return rollout.Swapped{}, named(t, err)
+		return runs, named(t, err)
 	}
 	return rollout.Swapped{Version: sw.Version, SizeKB: sw.SizeKB, Date: sw.Date, Evidence: replyEvidence(sw)}, nil
 }
 
 // Verify checks the swap reply against the build (version and kb), then the
-// status page: the build's version with the file date the swap echoed or,
-// when no reply told it (wc.dll, a settled swap), a file date other than
-// the one before the swap. A status page that cannot be read leaves the
-// server's state unknown.
+// status page: the build's version with the file date the swap echoed. A
+// status page that cannot be read leaves the server's state unknown.
 func (s *Steps) Verify(ctx context.Context, t rollout.Target, sw rollout.Swapped) (rollout.Running, error) {
 	run := rollout.Running{Version: sw.Version, Date: sw.Date}
 	fromReply := sw.Version != "" && sw.Settled == ""
@@ -242,27 +243,19 @@ func (s *Steps) Verify(ctx context.Context, t rollout.Target, sw rollout.Swapped
 			"runs %s, expected %s (status page after the swap); another deploy may have raced this one: run 'wcdeploy status' and deploy again",
 			shown, s.o.Build.Version))
 	}
-	return run, named(t, s.sameFile(t, sw, st))
+	return run, named(t, s.sameFile(sw, st))
 }
 
-// sameFile checks the status page's file date against the swap: the date
-// the swap echoed, or (without one) a date other than the one before.
-func (s *Steps) sameFile(t rollout.Target, sw rollout.Swapped, st *swapper.Status) error {
-	if st.Date == "" {
-		return nil // n/a: the version and the reply's kb decided
+// sameFile checks the status page's file date against the date the swap
+// echoed (a settled swap echoes the page's own): another date means another
+// swap came in between.
+func (s *Steps) sameFile(sw rollout.Swapped, st *swapper.Status) error {
+	if st.Date == "" || sw.Date == "" || st.Date == sw.Date {
+		return nil // n/a, or wc.dll's reply without a date: the version and the reply decided
 	}
-	if sw.Date != "" && st.Date != sw.Date {
-		return exitcode.Errorf(exitcode.Verify,
-			"runs %s but its file date is %s, not %s as the swap said: another build was swapped in since; run 'wcdeploy status' and deploy again",
-			st.Version, st.Date, sw.Date)
-	}
-	before, ok := s.ranBefore(t)
-	if sw.Date == "" && ok && before.Date == st.Date && swapper.SameVersion(before.Version, st.Version) {
-		return exitcode.Errorf(exitcode.Verify,
-			"still runs the EXE it ran before (%s, file date %s): the swap did not put the new file in; check UpdateFile and ExeFile on the server, then deploy again",
-			st.Version, st.Date)
-	}
-	return nil
+	return exitcode.Errorf(exitcode.Verify,
+		"runs %s but its file date is %s, not %s as the swap said: another build was swapped in since; run 'wcdeploy status' and deploy again",
+		st.Version, st.Date, sw.Date)
 }
 
 // Health runs the configured checks in order; each retries until it passes

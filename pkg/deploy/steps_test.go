@@ -72,14 +72,14 @@ func TestSwapLostReplyStateUnknown(t *testing.T) {
 	}
 	f.servers[0].Inject(emulator.Fault{Kind: emulator.FaultResetAfter, Action: "swap", Times: 1})
 	_, err := f.steps.Swap(ctx, tg)
-	if err == nil || rollout.IsStateUnknown(err) || exitcode.Of(err) != exitcode.Swap || !strings.HasPrefix(err.Error(), "web01: the swap reply was lost; the server runs "+oldVersion) {
+	if err == nil || rollout.IsStateUnknown(err) || exitcode.Of(err) != exitcode.Swap || !strings.HasPrefix(err.Error(), "web01: the swap reply was lost (") || !strings.Contains(err.Error(), "; the server runs "+oldVersion) {
 		t.Fatalf("Swap: %v (code %d, unknown %v)", err, exitcode.Of(err), rollout.IsStateUnknown(err))
 	}
 
 	f.servers[0].Inject(emulator.Fault{Kind: emulator.FaultResetAfter, Action: "swap", Times: 1})
 	f.servers[0].Inject(emulator.Fault{Kind: emulator.FaultRespond, Action: "status", Status: 500})
 	_, err = f.steps.Swap(ctx, tg)
-	if err == nil || !rollout.IsStateUnknown(err) || exitcode.Of(err) != exitcode.Swap || !strings.HasPrefix(err.Error(), "web01: the swap reply was lost and the status page could not be read") {
+	if err == nil || !rollout.IsStateUnknown(err) || exitcode.Of(err) != exitcode.Swap || !strings.HasPrefix(err.Error(), "web01: the swap reply was lost (") || !strings.Contains(err.Error(), " and the status page could not be read") {
 		t.Fatalf("Swap: %v (code %d, unknown %v)", err, exitcode.Of(err), rollout.IsStateUnknown(err))
 	}
 	if !strings.Contains(err.Error(), "open its status page (") {

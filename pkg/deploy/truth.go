@@ -9,6 +9,7 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/swapper"
+	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
 
 // This file decides what a swap did when its reply cannot say it: the
@@ -43,19 +44,21 @@ func replyEvidence(sw *swapper.Swapped) string {
 // settle decides a swap whose reply was lost, late or unreadable from the
 // status page read once the server was off hold (lost.Status).
 func (s *Steps) settle(t rollout.Target, lost *swapper.LostReplyError) (rollout.Swapped, error) {
-	why := "the swap reply was lost"
+	// why is the note of a settled swap; cause adds, for errors, what the
+	// reply (or the connection) said.
+	why, cause := "the swap reply was lost", fmt.Sprintf(" (%v)", transport.Quiet(lost.Cause))
 	switch {
 	case lost.Damaged:
 		why = "the swap reply was unreadable"
 	case errors.Is(lost.Cause, context.DeadlineExceeded):
-		why = fmt.Sprintf("the swap reply did not come within timeouts.swap (%s)", s.o.SwapTimeout)
+		why, cause = fmt.Sprintf("the swap reply did not come within timeouts.swap (%s)", s.o.SwapTimeout), ""
 	}
 	st, want := lost.Status, s.o.Build.Version
 	before, haveBefore := s.ranBefore(t)
 	unknown := func(what string) (rollout.Swapped, error) {
 		return rollout.Swapped{}, rollout.StateUnknown(named(t, exitcode.Errorf(exitcode.Swap,
-			"%s and %s, so what the server runs is unknown: open its status page (%s); if it shows %s with a file date after this run's upload the swap happened, otherwise run the deploy again",
-			why, what, rollout.RedactURL(t.StatusURL), want)))
+			"%s%s and %s, so what the server runs is unknown: open its status page (%s); if it shows %s with a file date after this run's upload the swap happened, otherwise run the deploy again",
+			why, cause, what, rollout.RedactURL(t.StatusURL), want)))
 	}
 	switch {
 	case st == nil:
@@ -65,15 +68,15 @@ func (s *Steps) settle(t rollout.Target, lost *swapper.LostReplyError) (rollout.
 	case st.Version == "":
 		return unknown("the status page shows no version (n/a)")
 	case !swapper.SameVersion(st.Version, want):
-		return rollout.Swapped{}, named(t, exitcode.Errorf(exitcode.Swap,
-			"%s; the server runs %s (file date %s, status page), not %s: the swap did not put this build in; run the deploy again",
-			why, st.Version, orNA(st.Date), want))
+		return rollout.Swapped{Version: st.Version}, named(t, exitcode.Errorf(exitcode.Swap,
+			"%s%s; the server runs %s (file date %s, status page), not %s: the swap did not put this build in; run the deploy again",
+			why, cause, st.Version, orNA(st.Date), want))
 	case !haveBefore || before.Date == "" || st.Date == "":
 		return unknown(fmt.Sprintf("the status page shows %s but no file date to tell this build from the one before", st.Version))
 	case st.Date == before.Date && swapper.SameVersion(before.Version, st.Version):
-		return rollout.Swapped{}, named(t, exitcode.Errorf(exitcode.Swap,
-			"%s; the server still runs the EXE it ran before (%s, file date %s, status page): the swap did not happen; run the deploy again (the upload is kept)",
-			why, st.Version, st.Date))
+		return rollout.Swapped{Version: st.Version}, named(t, exitcode.Errorf(exitcode.Swap,
+			"%s%s; the server still runs the EXE it ran before (%s, file date %s, status page): the swap did not happen; run the deploy again (the upload is kept)",
+			why, cause, st.Version, st.Date))
 	case st.Date == before.Date:
 		return unknown(fmt.Sprintf("the status page shows %s with the file date of the EXE before (%s)", st.Version, st.Date))
 	}
@@ -105,11 +108,12 @@ func (s *Steps) status(ctx context.Context, c *http.Client, t rollout.Target) (*
 }
 
 // runsNow says what the server runs after a swap it refused, for the
-// message: read from the status page, or that it could not be read.
-func (s *Steps) runsNow(ctx context.Context, c *http.Client, t rollout.Target) string {
+// message (read from the status page, or that it could not be read), and
+// the version it shows ("" when unknown).
+func (s *Steps) runsNow(ctx context.Context, c *http.Client, t rollout.Target) (msg, version string) {
 	st, err := s.status(ctx, c, t)
 	if err != nil {
-		return fmt.Sprintf("what it runs now could not be read (%v): open its status page (%s)", err, rollout.RedactURL(t.StatusURL))
+		return fmt.Sprintf("what it runs now could not be read (%v): open its status page (%s)", err, rollout.RedactURL(t.StatusURL)), ""
 	}
-	return fmt.Sprintf("it still runs %s (file date %s, status page)", orNA(st.Version), orNA(st.Date))
+	return fmt.Sprintf("it still runs %s (file date %s, status page)", orNA(st.Version), orNA(st.Date)), st.Version
 }

@@ -124,7 +124,7 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	if err != nil {
 		return err
 	}
-	view := progress.New(a.io, a.quiet || a.jsonOut && !a.io.ErrTTY, plan)
+	view := progress.New(a.io, a.quiet, plan)
 	rep := rollout.Run(ctx, plan, steps, view)
 	view.Close()
 	if rep.Build.SHA256, err = sum(); err != nil {
@@ -133,6 +133,7 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	runID := ""
 	if !o.DryRun {
 		runID = journal.NewID(rep.Started)
+		rep.RunID = runID
 		a.record(runID, p, rep, o.resumes)
 	}
 	if err := report.Render(a.io, rep, report.Options{JSON: a.jsonOut, Quiet: a.quiet, Getenv: a.getenv}); err != nil {

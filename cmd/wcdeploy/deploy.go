@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -111,7 +112,8 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	if err != nil {
 		return err
 	}
-	sum := deploy.HashBuild(plan.Build)
+	sum := sync.OnceValues(deploy.HashBuild(plan.Build))
+	plan.Hash = sum // the engine tells builds of the same version apart by it
 	warnInsecure(a, &p)
 	steps, err := deploy.New(deploy.Options{
 		Build:         plan.Build,

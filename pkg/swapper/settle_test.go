@@ -38,7 +38,7 @@ func TestSwapSettlesAfterTheHold(t *testing.T) {
 	cases := []struct {
 		name     string
 		reply    func(w http.ResponseWriter, r *http.Request)
-		holdFor  int32 // status reads that still show the hold
+		holdFor  int32         // status reads that still show the hold
 		timeout  time.Duration // timeouts.swap: the reply's wait, then the status page's
 		damaged  bool
 		wantHold bool

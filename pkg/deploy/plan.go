@@ -68,6 +68,10 @@ type Choices struct {
 	SkipUnreachable bool
 	DryRun          bool
 	StageOnly       bool
+	// SkipSameVersion leaves alone a server that shows the build's version
+	// but runs a build this machine never deployed (--skip-same-version or
+	// the profile's key).
+	SkipSameVersion bool
 	// Source is the archived copy rollback and --resume read the build
 	// from (empty: the profile's exe).
 	Source string
@@ -90,6 +94,7 @@ func NewPlan(p config.Profile, c Choices) (rollout.Plan, error) {
 		SkipUnreachable: c.SkipUnreachable,
 		DryRun:          c.DryRun,
 		StageOnly:       c.StageOnly,
+		SkipSameVersion: c.SkipSameVersion,
 	}, nil
 }
 

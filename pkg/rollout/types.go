@@ -64,7 +64,7 @@ type Plan struct {
 	Parallel    int  // bounded concurrency for uploads and swap batches (default 4)
 	Canary      int  // servers swapped first, alone (default 1; 0 = no canary)
 	MaxFailures int  // failures tolerated before swapping stops (default 0)
-	Force       bool // deploy even where the same version and size already run
+	Force       bool // deploy even where this very build already runs
 	// SkipUnreachable lets the rollout go on without servers that fail preflight.
 	SkipUnreachable bool
 	// DryRun stops after preflight.

@@ -172,13 +172,13 @@ func unreadableExe(file, name string, err error) error {
 	fi, serr := os.Stat(file)
 	switch {
 	case serr == nil && fi.Size() == 0:
-		return fmt.Errorf("the EXE %s is empty (0 bytes): the build or the copy that made it failed; rebuild it (VFP: Build > Win32 executable) and check the step that copies it", name)
+		return fmt.Errorf("reading the EXE %s: it is empty (0 bytes): the build or the copy that made it failed; rebuild it (VFP: Build > Win32 executable) and check the step that copies it", name)
 	case errors.Is(err, peversion.ErrNotPE) && looksLikeText(file):
-		return fmt.Errorf("the EXE %s is a text file, not a Windows executable (a Git LFS pointer that was never fetched, or a file saved under the EXE's name?): run 'git lfs pull' or rebuild it, and check 'exe' in the profile or --exe: %w", name, err)
+		return fmt.Errorf("reading the EXE %s: it is a text file, not a Windows executable (a Git LFS pointer that was never fetched, or a file saved under the EXE's name?): run 'git lfs pull' or rebuild it, and check 'exe' in the profile or --exe: %w", name, err)
 	case errors.Is(err, peversion.ErrNotPE):
 		return fmt.Errorf("reading the EXE %s: %w; check that 'exe' in the profile or --exe points to the built server EXE", name, err)
 	case errors.Is(err, peversion.ErrTruncated):
-		return fmt.Errorf("the EXE %s is truncated or damaged (an interrupted copy or download?): rebuild it or copy it again, then deploy: %w", name, err)
+		return fmt.Errorf("reading the EXE %s: it is truncated or damaged (an interrupted copy or download?): rebuild it or copy it again, then deploy: %w", name, err)
 	}
 	return fmt.Errorf("reading the EXE %s: %w", name, err)
 }

@@ -30,6 +30,9 @@ type binding struct {
 	field func(*Profile) any // pointer to the field
 	// check returns "" when the value is fine, else what is wrong with it.
 	check func(v any) string
+	// parse, for text, turns the value into its one spelling (flavor
+	// module-7.15 is module) or says what is wrong with it.
+	parse func(string) (string, error)
 }
 
 // Env is the environment variable of the binding: WCDEPLOY_ and the flag
@@ -78,10 +81,14 @@ var bindings = []binding{
 		field: func(p *Profile) any { return &p.DLL }},
 	{key: "username", flag: "user", kind: kString, usage: "user name for the admin links ('DOMAIN\\user' or 'user@domain' for Windows auth)",
 		field: func(p *Profile) any { return &p.Username }},
-	{key: "auth", flag: "auth", kind: kString, usage: "authentication: auto (from the server's challenge), basic or ntlm",
-		field: func(p *Profile) any { return &p.Auth }, check: oneOf(AuthAuto, AuthBasic, AuthNTLM)},
+	{key: "auth", flag: "auth", kind: kString, usage: "authentication: auto (from the server's challenge), basic, ntlm or kerberos",
+		field: func(p *Profile) any { return &p.Auth }, check: oneOf(AuthAuto, AuthBasic, AuthNTLM, AuthKerberos)},
+	{key: "kerberos.keytab", flag: "kerberos-keytab", kind: kPath, usage: "client keytab for Kerberos (default KRB5_CLIENT_KTNAME)",
+		field: func(p *Profile) any { return &p.KerberosKeytab }},
+	{key: "kerberos.config", flag: "kerberos-config", kind: kPath, usage: "krb5.conf for Kerberos (default KRB5_CONFIG, then the OS default)",
+		field: func(p *Profile) any { return &p.KerberosConfig }},
 	{key: "flavor", flag: "flavor", kind: kString, usage: "server flavor: module (IIS .NET module), webserver (Web Connection Web Server) or isapi (wc.dll)",
-		field: func(p *Profile) any { return &p.Flavor }, check: oneOf(FlavorModule, FlavorWebServer, FlavorISAPI)},
+		field: func(p *Profile) any { return &p.Flavor }, parse: ParseFlavor},
 	{key: "ca_file", flag: "ca-file", kind: kPath, usage: "PEM file of CA certificates to trust for HTTPS",
 		field: func(p *Profile) any { return &p.CAFile }},
 	{key: "insecure_skip_verify", flag: "insecure-skip-verify", kind: kBool, usage: "do not verify the server's TLS certificate (testing only)",

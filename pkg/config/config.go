@@ -37,6 +37,8 @@ const (
 	AuthAuto  = "auto"
 	AuthBasic = "basic"
 	AuthNTLM  = "ntlm"
+	// AuthKerberos is Kerberos (Negotiate) only.
+	AuthKerberos = "kerberos"
 )
 
 // Server is one target. The three URLs are filled by Load.
@@ -48,6 +50,8 @@ type Server struct {
 	UploadURL string `json:"upload_url"`
 	UpdateURL string `json:"update_url"`
 	StatusURL string `json:"status_url"`
+	// SPN is the Kerberos service principal; "" means HTTP/<host of URL>.
+	SPN string `json:"spn,omitempty"`
 }
 
 // Health is one health check run after a swap.
@@ -88,6 +92,8 @@ type Profile struct {
 	CAFile             string // absolute path or ""
 	InsecureSkipVerify bool
 	AllowInsecureHTTP  bool
+	KerberosKeytab     string // absolute path or "": the client keytab
+	KerberosConfig     string // absolute path or "": krb5.conf
 	Timeouts           Timeouts
 	Retries            int
 	Rollout            Rollout

@@ -67,7 +67,13 @@ const (
 func parseFile(path string, data []byte) (*fileData, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
+		if advice := escapeAdvice(path, data, err); advice != nil {
+			return nil, advice
+		}
 		return nil, usageErr("%s is not valid YAML: %w", path, err)
+	}
+	if err := checkEscapedValues(path, data, &doc); err != nil {
+		return nil, err
 	}
 	lines := map[string]int{}
 	if err := scanNode(path, &doc, "", "", lines); err != nil {
@@ -103,7 +109,7 @@ func checkTop(path string, top *yaml.Node) error {
 		switch strings.ToLower(k.Value) {
 		case keyDefaultProfile, keyProfiles:
 		default:
-			return usageErr("%s:%d: unknown key %q at the top level; the top level has only default_profile and profiles (settings go inside a profile)", path, k.Line, k.Value)
+			return usageErr("%s:%d: unknown key %q at the top level%s; the top level has only default_profile and profiles (settings go inside a profile)", path, k.Line, k.Value, didYouMean(k.Value, []string{keyDefaultProfile, keyProfiles}))
 		}
 	}
 	return nil

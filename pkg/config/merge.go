@@ -103,7 +103,7 @@ func (m *merger) pick(flag string, file map[string]any, key string) (any, layer,
 }
 
 // profileSections are the nested mappings inside a profile.
-var profileSections = map[string]bool{"timeouts": true, "rollout": true, "archive": true}
+var profileSections = map[string]bool{"timeouts": true, "rollout": true, "archive": true, "kerberos": true}
 
 // flatten turns the profile mapping into dotted keys and refuses any key that
 // is not known. Lists (servers, rollout.health) are returned as they are.
@@ -133,7 +133,12 @@ func (m *merger) flatten(raw map[string]any) (map[string]any, error) {
 					return err
 				}
 			default:
-				return usageErr("%s: unknown key %q; known keys here: %s (see docs/configuration.md)", m.fileKey(full), full, strings.Join(knownAt(prefix, known), ", "))
+				here := knownAt(prefix, known)
+				hint := didYouMean(k, here)
+				if prefix == "" {
+					hint = profileKeyHint(k, here)
+				}
+				return usageErr("%s: unknown key %q%s; known keys here: %s (see docs/configuration.md)", m.fileKey(full), full, hint, strings.Join(here, ", "))
 			}
 		}
 		return nil
@@ -180,13 +185,19 @@ func (m *merger) build(raw map[string]any) (Profile, error) {
 		if err := setField(b.field(&p), b.kind, v); err != nil {
 			return p, usageErr("%s: %s", src, err)
 		}
+		if b.parse != nil {
+			ptr := b.field(&p).(*string)
+			if *ptr, err = b.parse(*ptr); err != nil {
+				return p, usageErr("%s: %s", src, err)
+			}
+		}
 		if b.kind == kPath {
 			ptr := b.field(&p).(*string)
 			base := m.cwd
 			if lay == fromFile {
 				base = m.cfgDir
 			}
-			*ptr = resolvePath(base, *ptr)
+			*ptr = LocalPath(base, *ptr)
 		}
 	}
 	for _, b := range bindings {
@@ -315,9 +326,11 @@ func toDuration(raw any) (time.Duration, error) {
 	return 0, fmt.Errorf("must be a duration such as 30s, not %s", describe(raw))
 }
 
-// resolvePath makes p absolute against base. Windows-style separators in a
-// shared config file work on every OS.
-func resolvePath(base, p string) string {
+// LocalPath is a path from a flag or a file as this OS opens it: '\' and '/'
+// both separate folders (deploy\bld_App.prg works on Linux too), and a
+// relative path is joined to base (left relative when base is ""). Drive and
+// UNC paths are kept as written.
+func LocalPath(base, p string) string {
 	if p == "" {
 		return ""
 	}
@@ -418,7 +431,7 @@ func (m *merger) health(raw any) ([]Health, error) {
 		key := fmt.Sprintf("rollout.health[%d]", i)
 		var fh fileHealth
 		if err := decodeStrict(item, &fh); err != nil {
-			return nil, usageErr("%s: %s (keys: url, status, contains, timeout, interval, retries)", m.strictKey(key, err), err)
+			return nil, usageErr("%s: %s; keys: url, status, contains, timeout, interval, retries", m.strictKey(key, err), err)
 		}
 		h := DefaultHealth(strings.TrimSpace(fh.URL))
 		h.Contains = fh.Contains
@@ -485,15 +498,20 @@ func decodeStrict(in, out any) error {
 	}
 	if len(md.Unused) > 0 {
 		sort.Strings(md.Unused)
-		return &unknownKeyError{md.Unused[0]}
+		return &unknownKeyError{md.Unused[0], mapKeys(out)}
 	}
 	return nil
 }
 
 // unknownKeyError is a key decodeStrict does not know.
-type unknownKeyError struct{ key string }
+type unknownKeyError struct {
+	key   string
+	known []string // the keys there are, for a suggestion
+}
 
-func (e *unknownKeyError) Error() string { return fmt.Sprintf("unknown key %q", e.key) }
+func (e *unknownKeyError) Error() string {
+	return fmt.Sprintf("unknown key %q%s", e.key, didYouMean(e.key, e.known))
+}
 
 func splitList(s string) []string {
 	var out []string

@@ -22,6 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
+	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/peversion"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 )
@@ -42,11 +45,11 @@ const (
 func (f Flavor) Kind() string {
 	switch f {
 	case WebServer726:
-		return "webserver"
+		return config.FlavorWebServer
 	case ISAPI:
-		return "isapi"
+		return config.FlavorISAPI
 	}
-	return "module"
+	return config.FlavorModule
 }
 
 // Flavors lists every flavor, for flag help and validation.
@@ -81,8 +84,13 @@ type Config struct {
 	// Users maps a login name to its password. A name may carry a domain
 	// (`WCEMU\user`); a bare name logs in with any domain or none.
 	Users map[string]string
-	// Auth is "basic", "ntlm", "both" (default) or "none".
+	// Auth is "basic", "ntlm", "both" (default), "kerberos" or "none".
 	Auth string
+	// Keytab is the service keytab for auth kerberos (default KRB5_KTNAME).
+	Keytab string
+	// ProxyUserHeader, when set, names a request header through which an
+	// authenticating reverse proxy in front passes the user's name.
+	ProxyUserHeader string
 	// AdminAccount as in web.config (§2.1). "" means the default ANY unless
 	// AdminAccountSet is true, in which case it is the literal empty value.
 	AdminAccount            string
@@ -145,6 +153,7 @@ type Server struct {
 	handlers sync.WaitGroup
 	closing  chan struct{}
 
+	keytab          *keytab.Keytab // auth kerberos
 	hold            atomic.Bool
 	bodyBytes       atomic.Int64
 	reqs            []RequestLog
@@ -159,16 +168,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Flavor == "" {
 		cfg.Flavor = Module715
 	}
-	if !validFlavor(cfg.Flavor) {
-		return nil, fmt.Errorf("emulator: unknown flavor %q: use one of %s", cfg.Flavor, flavorList())
+	f, err := ParseFlavor(string(cfg.Flavor))
+	if err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
 	}
+	cfg.Flavor = f
 	cfg.Auth = strings.ToLower(cfg.Auth)
 	switch cfg.Auth {
 	case "":
 		cfg.Auth = AuthBoth
-	case AuthBasic, AuthNTLM, AuthBoth, AuthNone:
+	case AuthBasic, AuthNTLM, AuthBoth, AuthNone, AuthKerberos:
 	default:
-		return nil, fmt.Errorf("emulator: unknown auth %q: use basic, ntlm, both or none", cfg.Auth)
+		return nil, fmt.Errorf("emulator: unknown auth %q: use basic, ntlm, both, kerberos or none", cfg.Auth)
 	}
 	if cfg.AdminAccount == "" && !cfg.AdminAccountSet {
 		cfg.AdminAccount = "ANY"
@@ -197,6 +208,13 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes
 	}
 	s := &Server{closing: make(chan struct{})}
+	if cfg.Auth == AuthKerberos {
+		kt, err := loadKeytab(&cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.keytab = kt
+	}
 	tmpl, err := loadTemplate(cfg.Template)
 	if err != nil {
 		return nil, err
@@ -236,21 +254,12 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func validFlavor(f Flavor) bool {
-	for _, v := range Flavors {
-		if v == f {
-			return true
-		}
-	}
-	return false
-}
-
-func flavorList() string {
-	var s []string
-	for _, f := range Flavors {
-		s = append(s, string(f))
-	}
-	return strings.Join(s, ", ")
+// ParseFlavor reads a flavor name as every wcdeploy command does
+// (config.ParseEmulatedFlavor): any case, and a profile's names too, module
+// meaning module-7.15 and webserver webserver-7.26.
+func ParseFlavor(name string) (Flavor, error) {
+	f, err := config.ParseEmulatedFlavor(name)
+	return Flavor(f), err
 }
 
 // Start listens on addr (e.g. "127.0.0.1:0") and serves in the background.

@@ -110,7 +110,7 @@ func send(ctx context.Context, client *http.Client, o Options, body *Body, maxRe
 	target := o.URL
 	// Each attempt reads its own clone: the transport may still be reading
 	// the previous one when it gives up on a connection.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, body.Clone())
+	req, err := http.NewRequestWithContext(transport.WithPhase(ctx, transport.Phase{Name: "upload"}), http.MethodPost, target, body.Clone())
 	if err != nil {
 		return nil, false, exitcode.New(exitcode.Upload, fmt.Errorf("the upload URL %q is not usable: %w", target, err))
 	}
@@ -149,6 +149,9 @@ func send(ctx context.Context, client *http.Client, o Options, body *Body, maxRe
 					"a 500 page or a reset): %s", quiet(err), body.Len(), LimitAdvice(o.Flavor, body.Len())))
 			}
 			return nil, true, exitcode.New(exitcode.Upload, fmt.Errorf("the connection failed during the upload: %w; check that the server is up and reachable", quiet(err)))
+		}
+		if stall := (*transport.StallError)(nil); errors.As(err, &stall) {
+			return nil, false, exitcode.New(exitcode.Upload, fmt.Errorf("the upload did not finish: %w", quiet(err)))
 		}
 		return nil, false, exitcode.New(exitcode.Upload, fmt.Errorf("the upload could not be sent: %w", quiet(err)))
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
@@ -367,4 +368,42 @@ func TestBuildIdentity(t *testing.T) {
 			t.Fatalf("second deploy: exit %d %+v", rep.ExitCode, s)
 		}
 	})
+}
+
+// TestIdentifyFromTheJournal: a build deployed and journaled is known on
+// the next run (a no-op); a rebuild with the same version is deployed.
+func TestIdentifyFromTheJournal(t *testing.T) {
+	f := newFarm(t, 2, 2<<20, nil)
+	f.backdate(t)
+	j := journal.Open(t.TempDir())
+	var urls []string
+	for _, tg := range f.plan.Targets {
+		urls = append(urls, tg.URL)
+	}
+	scope, err := journal.NewScope("", "default", urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployOnce := func(id string) *rollout.Report {
+		ids, err := j.Identities(scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.plan.Identify = deploy.Identify(ids)
+		rep := f.run(t)
+		rep.RunID = id
+		rep.Started = time.Now()
+		if w := deploy.Record(j, id, config.Profile{Name: "default"}, "tester", rep, ""); len(w) > 0 {
+			t.Fatal(w)
+		}
+		return rep
+	}
+	if rep := deployOnce("20261201T100000Z-000001"); rep.ExitCode != 0 || states(rep) != "web01=updated web02=updated" {
+		t.Fatalf("first deploy: exit %d %s", rep.ExitCode, states(rep))
+	}
+	uploads := f.servers[0].BodyBytes()
+	rep := deployOnce("20261201T100001Z-000002")
+	if rep.ExitCode != 0 || states(rep) != "web01=current web02=current" || rep.Servers[0].Identity != rollout.IdentitySame || f.servers[0].BodyBytes() != uploads {
+		t.Fatalf("second deploy: exit %d %s %+v", rep.ExitCode, states(rep), rep.Servers[0])
+	}
 }

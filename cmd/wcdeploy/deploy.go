@@ -114,6 +114,7 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	}
 	sum := sync.OnceValues(deploy.HashBuild(plan.Build))
 	plan.Hash = sum // the engine tells builds of the same version apart by it
+	plan.Identify = a.identify(loaded)
 	warnInsecure(a, &p)
 	steps, err := deploy.New(deploy.Options{
 		Build:         plan.Build,

@@ -250,7 +250,7 @@ func (s *Steps) Verify(ctx context.Context, t rollout.Target, sw rollout.Swapped
 // echoed (a settled swap echoes the page's own): another date means another
 // swap came in between.
 func (s *Steps) sameFile(sw rollout.Swapped, st *swapper.Status) error {
-	if st.Date == "" || sw.Date == "" || st.Date == sw.Date {
+	if st.Date == "" || sw.Date == "" || sameDate(st.Date, sw.Date) {
 		return nil // n/a, or wc.dll's reply without a date: the version and the reply decided
 	}
 	return exitcode.Errorf(exitcode.Verify,

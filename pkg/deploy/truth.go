@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
@@ -73,11 +74,11 @@ func (s *Steps) settle(t rollout.Target, lost *swapper.LostReplyError) (rollout.
 			why, cause, st.Version, orNA(st.Date), want))
 	case !haveBefore || before.Date == "" || st.Date == "":
 		return unknown(fmt.Sprintf("the status page shows %s but no file date to tell this build from the one before", st.Version))
-	case st.Date == before.Date && swapper.SameVersion(before.Version, st.Version):
+	case sameDate(st.Date, before.Date) && swapper.SameVersion(before.Version, st.Version):
 		return rollout.Swapped{Version: st.Version}, named(t, exitcode.Errorf(exitcode.Swap,
 			"%s%s; the server still runs the EXE it ran before (%s, file date %s, status page): the swap did not happen; run the deploy again (the upload is kept)",
 			why, cause, st.Version, st.Date))
-	case st.Date == before.Date:
+	case sameDate(st.Date, before.Date):
 		return unknown(fmt.Sprintf("the status page shows %s with the file date of the EXE before (%s)", st.Version, st.Date))
 	}
 	return rollout.Swapped{
@@ -86,6 +87,12 @@ func (s *Steps) settle(t rollout.Target, lost *swapper.LostReplyError) (rollout.
 		Evidence: fmt.Sprintf("status page after the hold: %s with a new file date %s (was %s)", st.Version, st.Date, before.Date),
 		Settled:  why + "; the status page showed this build once the hold ended",
 	}, nil
+}
+
+// sameDate compares two renderings of the server's file date (the swap
+// reply's, the status page's around &nbsp;) whatever their spacing.
+func sameDate(a, b string) bool {
+	return strings.Join(strings.Fields(a), " ") == strings.Join(strings.Fields(b), " ")
 }
 
 func orNA(s string) string {

@@ -183,8 +183,10 @@ func (f *farm) behind(tb testing.TB, damage func(w http.ResponseWriter)) {
 // date: the server is updated. A late canary stops the rollout (partial, 7);
 // a batch whose swaps were all late but all happened exits 0.
 func TestSwapTruthLateSwap(t *testing.T) {
-	const timeout = 400 * time.Millisecond
-	late := func(_ int, c *emulator.Config) { c.SwapDelay = 600 * time.Millisecond }
+	// The emulator answers a swap no sooner than its delay, so the reply
+	// always misses the timeout; the swap ends well inside one more.
+	const timeout = 800 * time.Millisecond
+	late := func(_ int, c *emulator.Config) { c.SwapDelay = time.Second }
 	t.Run("canary", func(t *testing.T) {
 		f := newFarm(t, 3, 2<<20, late)
 		f.retime(t, timeout)
@@ -195,7 +197,7 @@ func TestSwapTruthLateSwap(t *testing.T) {
 			t.Fatalf("exit %d, %s\n%+v", rep.ExitCode, states(rep), rep.Servers)
 		}
 		c := rep.Servers[0]
-		if !c.Swapped || !c.Verified || !strings.Contains(c.Note, "within timeouts.swap (400ms)") || !strings.Contains(c.Evidence, "new file date") {
+		if !c.Swapped || !c.Verified || !strings.Contains(c.Note, "within timeouts.swap (800ms)") || !strings.Contains(c.Evidence, "new file date") {
 			t.Errorf("canary: %+v", c)
 		}
 		for _, s := range rep.Servers[1:] {

@@ -228,6 +228,7 @@ func (r *runner) swapVerify(ctx, gctx context.Context, i int, sr *ServerReport, 
 		// against max_failures and stops after a canary.
 		sr.Note = joinNote(sr.Note, sw.Settled)
 		failure = true
+		r.obs.Step(i, t, PhaseSwap, sw.Settled)
 	}
 
 	r.obs.Step(i, t, PhaseVerify, "verifying")

@@ -43,7 +43,7 @@ func TestSwapSettlesAfterTheHold(t *testing.T) {
 		damaged  bool
 		wantHold bool
 	}{
-		{"late", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, 3, time.Second, false, false},
+		{"late", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, 2, time.Second, false, false},
 		{"garbage 200", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "\x00\xffgarb") }, 2, 3 * time.Second, true, false},
 		{"hold outlasts the window", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html>") }, 1000, 600 * time.Millisecond, true, true},
 	}

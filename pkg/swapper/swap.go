@@ -170,15 +170,16 @@ func Settle(ctx context.Context, client *http.Client, statusURL string, within t
 				return st, nil
 			}
 		}
-		if ctx.Err() != nil || !time.Now().Add(settleEvery).Before(end) {
+		left := time.Until(end)
+		if ctx.Err() != nil || left <= 0 {
 			if last != nil {
 				return last, nil
 			}
 			return nil, err
 		}
-		select {
+		select { // the last read comes at the end of the window
 		case <-ctx.Done():
-		case <-time.After(settleEvery):
+		case <-time.After(min(settleEvery, left)):
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -145,7 +146,9 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	if err != nil {
 		return err
 	}
-	sum := deploy.HashBuild(plan.Build)
+	sum := sync.OnceValues(deploy.HashBuild(plan.Build))
+	plan.Hash = sum // the engine tells builds of the same version apart by it
+	plan.Identify = a.identify(loaded)
 	warnInsecure(a, &p)
 	inner, err := deploy.New(deploy.Options{
 		Build:         plan.Build,
@@ -159,7 +162,7 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 		return err
 	}
 	steps := &exeNameSteps{exe: plan.Build.Path, Steps: inner}
-	view := progress.New(a.io, a.quiet || a.jsonOut && !a.io.ErrTTY, plan)
+	view := progress.New(a.io, a.quiet, plan)
 	rep := rollout.Run(ctx, plan, steps, view)
 	view.Close()
 	steps.warn(a)
@@ -169,6 +172,7 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	runID := ""
 	if !o.DryRun {
 		runID = journal.NewID(rep.Started)
+		rep.RunID = runID
 		a.record(runID, p, rep, o.resumes)
 	}
 	if err := report.Render(a.io, rep, report.Options{JSON: a.jsonOut, Quiet: a.quiet, Getenv: a.getenv}); err != nil {

@@ -352,13 +352,18 @@ func TestFleetRollouts(t *testing.T) {
 					t.Errorf("%s: swapped %v but the server runs %s", s.Name, s.Swapped, got[i])
 				}
 				wantCode, failed := c.failed[i]
-				if !failed && c.othersMay != 0 && s.ExitCode == c.othersMay {
+				if !failed && c.othersMay != 0 && s.ExitCode == c.othersMay && s.NotSwapped == "" {
 					wantCode, failed = s.ExitCode, true
 				}
 				if s.VersionBefore != oldVersion && !(failed && wantCode == 3) {
 					t.Errorf("%s: version_before %q", s.Name, s.VersionBefore)
 				}
-				if failed != (s.Error != "") || s.ExitCode != wantCode {
+				if !failed && s.NotSwapped != "" {
+					// Left out by the halt: no error of its own, the halt's exit code.
+					if s.Error != "" || s.ExitCode == 0 {
+						t.Errorf("%s: not swapped (%s) with exit %d error %q", s.Name, s.NotSwapped, s.ExitCode, s.Error)
+					}
+				} else if failed != (s.Error != "") || s.ExitCode != wantCode {
 					t.Errorf("%s: exit %d error %q; want failed %v exit %d", s.Name, s.ExitCode, s.Error, failed, wantCode)
 				}
 				if failed && !strings.Contains(s.Error, s.Name) {

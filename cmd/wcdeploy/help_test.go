@@ -187,11 +187,12 @@ func TestQuietDeployPrintsTheSummaryLine(t *testing.T) {
 	srv := emulatortest.Start(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic",
 		Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0"})
 	exe := writeExe(t, t.TempDir(), "1.2.3.5", 1)
+	env := newEnv(t) // one journal: the second run knows the server runs this build
 	for _, want := range []string{
 		"WcDemo.exe 1.2.3.5: 1 of 1 servers updated; exit 0 (ok)\n",
 		"WcDemo.exe 1.2.3.5: 0 of 1 servers updated, 1 already current; exit 0 (ok)\n",
 	} {
-		r := runCLI(t, newEnv(t), deployArgs(exe, srv, emulator.Module715, "-q")...)
+		r := runCLI(t, env, deployArgs(exe, srv, emulator.Module715, "-q")...)
 		if r.code != 0 || r.out != want || r.errOut != "" {
 			t.Errorf("deploy -q: exit %d\nstdout %q, want %q\nstderr %q", r.code, r.out, want, r.errOut)
 		}

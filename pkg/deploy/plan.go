@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -32,7 +34,7 @@ func ReadBuild(p config.Profile, source string) (rollout.Build, error) {
 		if os.IsNotExist(err) {
 			return rollout.Build{}, exitcode.Errorf(exitcode.Usage, "the EXE %s does not exist: build it first, or fix 'exe' in the profile or --exe", p.Exe)
 		}
-		return rollout.Build{}, exitcode.Errorf(exitcode.Usage, "reading the EXE: %w", err)
+		return rollout.Build{}, exitcode.New(exitcode.Usage, unreadableExe(file, p.Exe, err))
 	}
 	if info.FileVersion == "" {
 		return rollout.Build{}, exitcode.Errorf(exitcode.Usage,
@@ -66,6 +68,10 @@ type Choices struct {
 	SkipUnreachable bool
 	DryRun          bool
 	StageOnly       bool
+	// SkipSameVersion leaves alone a server that shows the build's version
+	// but runs a build this machine never deployed (--skip-same-version or
+	// the profile's key).
+	SkipSameVersion bool
 	// Source is the archived copy rollback and --resume read the build
 	// from (empty: the profile's exe).
 	Source string
@@ -88,6 +94,7 @@ func NewPlan(p config.Profile, c Choices) (rollout.Plan, error) {
 		SkipUnreachable: c.SkipUnreachable,
 		DryRun:          c.DryRun,
 		StageOnly:       c.StageOnly,
+		SkipSameVersion: c.SkipSameVersion,
 	}, nil
 }
 
@@ -156,4 +163,42 @@ func Resume(j *journal.Journal, p *config.Profile, runID string) (Earlier, error
 	}
 	p.Servers = servers
 	return Earlier{Run: e, Archive: path, Servers: names}, nil
+}
+
+// unreadableExe explains an EXE that is no Windows executable, with the
+// next step: an empty file, a text file (a Git LFS pointer, a script, a
+// log renamed by mistake) or a truncated copy.
+func unreadableExe(file, name string, err error) error {
+	fi, serr := os.Stat(file)
+	switch {
+	case serr == nil && fi.Size() == 0:
+		return fmt.Errorf("reading the EXE %s: it is empty (0 bytes): the build or the copy that made it failed; rebuild it (VFP: Build > Win32 executable) and check the step that copies it", name)
+	case errors.Is(err, peversion.ErrNotPE) && looksLikeText(file):
+		return fmt.Errorf("reading the EXE %s: it is a text file, not a Windows executable (a Git LFS pointer that was never fetched, or a file saved under the EXE's name?): run 'git lfs pull' or rebuild it, and check 'exe' in the profile or --exe: %w", name, err)
+	case errors.Is(err, peversion.ErrNotPE):
+		return fmt.Errorf("reading the EXE %s: %w; check that 'exe' in the profile or --exe points to the built server EXE", name, err)
+	case errors.Is(err, peversion.ErrTruncated):
+		return fmt.Errorf("reading the EXE %s: it is truncated or damaged (an interrupted copy or download?): rebuild it or copy it again, then deploy: %w", name, err)
+	}
+	return fmt.Errorf("reading the EXE %s: %w", name, err)
+}
+
+// looksLikeText says whether the file's first bytes are printable text.
+func looksLikeText(file string) bool {
+	f, err := os.Open(file)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, 512)
+	n, _ := io.ReadFull(f, buf)
+	if n == 0 {
+		return false
+	}
+	for _, c := range buf[:n] {
+		if c < 0x09 || (c > 0x0d && c < 0x20) || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }

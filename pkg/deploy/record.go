@@ -46,6 +46,7 @@ func Record(j *journal.Journal, runID string, p config.Profile, user string, rep
 		}
 	}
 	entry := journal.NewEntry(runID, p.Name, user, rep)
+	RecordSwaps(&entry, rep)
 	entry.Resumes = resumes
 	if err := j.Append(entry); err != nil {
 		return append(warnings, fmt.Errorf("the run was not journaled: %w", err))

@@ -48,6 +48,7 @@ type Steps struct {
 	o       Options
 	mu      sync.Mutex
 	clients map[string]*http.Client
+	before  map[string]rollout.Running // what each server ran at preflight
 }
 
 var _ rollout.Steps = (*Steps)(nil)
@@ -62,7 +63,7 @@ func New(o Options) (*Steps, error) {
 	if o.Backoff <= 0 {
 		o.Backoff = DefaultBackoff
 	}
-	return &Steps{o: o, clients: map[string]*http.Client{}}, nil
+	return &Steps{o: o, clients: map[string]*http.Client{}, before: map[string]rollout.Running{}}, nil
 }
 
 func (o *Options) check() error {
@@ -116,16 +117,18 @@ func (s *Steps) Preflight(ctx context.Context, t rollout.Target) (rollout.Runnin
 	if err != nil {
 		return rollout.Running{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.o.StatusTimeout)
-	defer cancel()
-	st, err := swapper.FetchStatus(ctx, c, t.StatusURL)
+	st, err := s.status(ctx, c, t)
 	if err != nil {
 		return rollout.Running{}, named(t, preflightCode(err))
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.o.StatusTimeout)
+	defer cancel()
 	if err := s.probeLimit(ctx, c, t); err != nil {
 		return rollout.Running{}, named(t, preflightCode(err))
 	}
-	return rollout.Running{Version: st.Version, Date: st.Date, ExeFile: st.ExeFile}, nil
+	run := rollout.Running{Version: st.Version, Date: st.Date, ExeFile: st.ExeFile}
+	s.remember(t, run)
+	return run, nil
 }
 
 // probeLimit is the preflight's size check (CheckSize, shared with doctor).
@@ -180,7 +183,9 @@ func (s *Steps) Stage(ctx context.Context, t rollout.Target, progress func(int64
 	return named(t, err)
 }
 
-// Swap triggers the hot swap once.
+// Swap triggers the hot swap once. A lost, late or unreadable reply is
+// settled from the status page (settle); a refused swap says what the
+// server runs now.
 func (s *Steps) Swap(ctx context.Context, t rollout.Target) (rollout.Swapped, error) {
 	c, err := s.client(t)
 	if err != nil {
@@ -189,27 +194,26 @@ func (s *Steps) Swap(ctx context.Context, t rollout.Target) (rollout.Swapped, er
 	sw, err := swapper.Swap(ctx, c, t.UpdateURL, t.StatusURL, s.o.SwapTimeout)
 	var lost *swapper.LostReplyError
 	if errors.As(err, &lost) {
-		if lost.Status != nil && lost.Status.Version != "" && swapper.SameVersion(lost.Status.Version, s.o.Build.Version) {
-			// The reply was lost but the status page shows the new build:
-			// the swap happened. Verify goes on from the status page.
-			return rollout.Swapped{}, nil
-		}
-		// Whatever the status page showed a moment after the lost reply,
-		// the swap's own result is not known.
-		err = rollout.StateUnknown(err)
+		return s.settle(t, lost)
 	}
 	if err != nil {
-		return rollout.Swapped{}, named(t, err)
+		var runs rollout.Swapped
+		if exitcode.Of(err) == exitcode.Swap && ctx.Err() == nil {
+			var msg string
+			msg, runs.Version = s.runsNow(ctx, c, t)
+			err = fmt.Errorf("%w; %s", err, msg)
+		}
+		return runs, named(t, err)
 	}
-	return rollout.Swapped{Version: sw.Version, SizeKB: sw.SizeKB, Date: sw.Date}, nil
+	return rollout.Swapped{Version: sw.Version, SizeKB: sw.SizeKB, Date: sw.Date, Evidence: replyEvidence(sw)}, nil
 }
 
-// Verify checks the swap reply against the build, then the status page.
-// The ISAPI wc.dll's reply names no version, so there the status page alone
-// decides.
+// Verify checks the swap reply against the build (version and kb), then the
+// status page: the build's version with the file date the swap echoed. A
+// status page that cannot be read leaves the server's state unknown.
 func (s *Steps) Verify(ctx context.Context, t rollout.Target, sw rollout.Swapped) (rollout.Running, error) {
 	run := rollout.Running{Version: sw.Version, Date: sw.Date}
-	fromReply := sw.Version != ""
+	fromReply := sw.Version != "" && sw.Settled == ""
 	if fromReply {
 		got := &swapper.Swapped{Version: sw.Version, SizeKB: sw.SizeKB, Date: sw.Date}
 		if err := swapper.Verify(s.o.Build.Version, s.o.Build.Size, got); err != nil {
@@ -220,16 +224,14 @@ func (s *Steps) Verify(ctx context.Context, t rollout.Target, sw rollout.Swapped
 	if err != nil {
 		return run, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.o.StatusTimeout)
-	defer cancel()
-	st, err := swapper.FetchStatus(ctx, c, t.StatusURL)
+	st, err := s.status(ctx, c, t)
 	if err != nil {
 		what := "the swap reply named no version"
-		if fromReply {
+		if sw.Version != "" {
 			what = "the swap reported " + sw.Version
 		}
-		return run, named(t, exitcode.New(exitcode.Verify,
-			fmt.Errorf("%s but the status page could not be read afterwards: %w", what, err)))
+		return run, rollout.StateUnknown(named(t, exitcode.New(exitcode.Verify,
+			fmt.Errorf("%s but the status page could not be read afterwards, so what runs is unknown: %w; open %s", what, err, rollout.RedactURL(t.StatusURL)))))
 	}
 	run = rollout.Running{Version: st.Version, Date: st.Date, ExeFile: st.ExeFile}
 	if !swapper.SameVersion(st.Version, s.o.Build.Version) {
@@ -241,7 +243,19 @@ func (s *Steps) Verify(ctx context.Context, t rollout.Target, sw rollout.Swapped
 			"runs %s, expected %s (status page after the swap); another deploy may have raced this one: run 'wcdeploy status' and deploy again",
 			shown, s.o.Build.Version))
 	}
-	return run, nil
+	return run, named(t, s.sameFile(sw, st))
+}
+
+// sameFile checks the status page's file date against the date the swap
+// echoed (a settled swap echoes the page's own): another date means another
+// swap came in between.
+func (s *Steps) sameFile(sw rollout.Swapped, st *swapper.Status) error {
+	if st.Date == "" || sw.Date == "" || sameDate(st.Date, sw.Date) {
+		return nil // n/a, or wc.dll's reply without a date: the version and the reply decided
+	}
+	return exitcode.Errorf(exitcode.Verify,
+		"runs %s but its file date is %s, not %s as the swap said: another build was swapped in since; run 'wcdeploy status' and deploy again",
+		st.Version, st.Date, sw.Date)
 }
 
 // Health runs the configured checks in order; each retries until it passes

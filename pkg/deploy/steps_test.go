@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/deploy"
@@ -55,26 +56,44 @@ func TestNewTakesTheProfileValues(t *testing.T) {
 }
 
 // TestSwapLostReplyStateUnknown: when the swap's connection breaks before
-// its reply, the error says so with exit code 5 and marks the server's
-// state unknown, which the after-hooks are told.
+// its reply, the status page settles it: the old build still running is a
+// known failure (exit 5), while a status page that cannot be read leaves
+// the server's state unknown, which the after-hooks are told.
 func TestSwapLostReplyStateUnknown(t *testing.T) {
 	f := newFarm(t, 1, 2<<20, nil)
-	f.servers[0].Inject(emulator.Fault{Kind: emulator.FaultResetAfter, Action: "swap"})
+	f.retime(t, time.Second) // the status page is read for at most this long
 	tg := f.plan.Targets[0]
 	ctx := context.Background()
+	if _, err := f.steps.Preflight(ctx, tg); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.steps.Stage(ctx, tg, nil); err != nil {
 		t.Fatal(err)
 	}
+	f.servers[0].Inject(emulator.Fault{Kind: emulator.FaultResetAfter, Action: "swap", Times: 1})
 	_, err := f.steps.Swap(ctx, tg)
-	if err == nil || !rollout.IsStateUnknown(err) || exitcode.Of(err) != exitcode.Swap || !strings.HasPrefix(err.Error(), "web01: the swap reply was lost") {
+	if err == nil || rollout.IsStateUnknown(err) || exitcode.Of(err) != exitcode.Swap || !strings.HasPrefix(err.Error(), "web01: the swap reply was lost (") || !strings.Contains(err.Error(), "; the server runs "+oldVersion) {
 		t.Fatalf("Swap: %v (code %d, unknown %v)", err, exitcode.Of(err), rollout.IsStateUnknown(err))
 	}
 
-	// A swap the server refused is a known failure.
+	f.servers[0].Inject(emulator.Fault{Kind: emulator.FaultResetAfter, Action: "swap", Times: 1})
+	f.servers[0].Inject(emulator.Fault{Kind: emulator.FaultRespond, Action: "status", Status: 500})
+	_, err = f.steps.Swap(ctx, tg)
+	if err == nil || !rollout.IsStateUnknown(err) || exitcode.Of(err) != exitcode.Swap || !strings.HasPrefix(err.Error(), "web01: the swap reply was lost (") || !strings.Contains(err.Error(), " and the status page could not be read") {
+		t.Fatalf("Swap: %v (code %d, unknown %v)", err, exitcode.Of(err), rollout.IsStateUnknown(err))
+	}
+	if !strings.Contains(err.Error(), "open its status page (") {
+		t.Errorf("no status link: %v", err)
+	}
+
+	// A swap the server refused is a known failure, and says what runs.
 	f.servers[0].ClearFaults()
 	f.servers[0].Inject(emulator.Fault{Kind: emulator.FaultSwapCopy, Action: "swap"})
 	_, err = f.steps.Swap(ctx, tg)
 	if err == nil || rollout.IsStateUnknown(err) || exitcode.Of(err) != exitcode.Swap {
 		t.Fatalf("refused swap: %v (unknown %v)", err, rollout.IsStateUnknown(err))
+	}
+	if !strings.Contains(err.Error(), "the EXE is locked") || !strings.Contains(err.Error(), "it still runs "+oldVersion+" (file date ") {
+		t.Errorf("refused swap: %v", err)
 	}
 }

@@ -61,8 +61,8 @@ func (r *runner) beforeRollout(ctx context.Context, staged []int) bool {
 	}
 	if err != nil {
 		r.rep.err = exitcode.New(beforeHookCode, fmt.Errorf("nothing was swapped: %w", err))
-		r.halt("before_rollout hook failed; nothing was swapped")
-		r.skipAll(staged, "staged, not swapped: before_rollout failed")
+		r.halt("before_rollout hook failed; nothing was swapped", beforeHookCode)
+		r.haltAll(staged, "staged, not swapped: before_rollout failed")
 		return false
 	}
 	return true

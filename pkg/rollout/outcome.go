@@ -12,15 +12,15 @@ import (
 // interrupted ends the run after Ctrl-C: every server that has no outcome
 // yet gets a reason, so none is left unaccounted for.
 func (r *runner) interrupted() {
-	r.halt("interrupted")
+	r.halt("interrupted", exitcode.Interrupted)
 	for i := range r.rep.Servers {
 		s := &r.rep.Servers[i]
 		switch {
 		case s.err != nil || s.Verified || s.UpToDate || s.Skipped != "":
 		case s.Staged:
-			r.skip(i, "staged, not swapped: interrupted")
+			r.haltAll([]int{i}, "staged, not swapped: interrupted")
 		default:
-			r.skip(i, "not deployed: interrupted before the upload")
+			r.haltAll([]int{i}, "not deployed: interrupted before the upload")
 		}
 	}
 }
@@ -70,6 +70,26 @@ func (r *runner) decide(ctx context.Context) {
 	}
 	rep.ExitCode = int(code)
 	rep.OK = code == exitcode.OK
+	r.setStates()
+}
+
+// setStates says per server what it runs as far as the evidence goes; an
+// unknown one names the status page to open.
+func (r *runner) setStates() {
+	for i := range r.rep.Servers {
+		s := &r.rep.Servers[i]
+		switch {
+		case s.Verified:
+			s.State = ServerUpdated
+		case s.UpToDate:
+			s.State = ServerCurrent
+		case s.stateUnknown:
+			s.State = ServerUnknown
+			s.StatusURL = RedactURL(r.target(i).StatusURL)
+		default:
+			s.State = ServerNotUpdated
+		}
+	}
 }
 
 // Err returns an error for the whole run carrying its exit code, or nil when

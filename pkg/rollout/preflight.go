@@ -46,11 +46,54 @@ func (r *runner) preflightOne(ctx context.Context, i int) {
 		return
 	}
 	sr.VersionBefore, sr.VersionAfter = run.Version, run.Version
+	sr.before = run
 	if !r.p.Force && run.Version != "" && run.Version == r.p.Build.Version {
-		sr.UpToDate = true
-		sr.Skipped = "already runs " + run.Version
-		r.obs.Step(i, t, PhaseSkipped, sr.Skipped)
+		r.sameVersion(i, sr, run)
 	}
+}
+
+// sameVersion decides about a server that shows the build's version: a
+// no-op only when it is known to run this very build; another build of the
+// same version is deployed; one this machine never deployed is deployed
+// too, unless the plan skips by version.
+func (r *runner) sameVersion(i int, sr *ServerReport, run Running) {
+	t, v := r.target(i), run.Version
+	sha, known := "", false
+	if r.p.Identify != nil {
+		sha, known = r.p.Identify(t, run)
+	}
+	mine := r.buildSHA()
+	switch {
+	case known && mine != "" && strings.EqualFold(sha, mine):
+		sr.UpToDate, sr.Identity = true, IdentitySame
+		sr.Skipped = "already runs " + v
+		r.obs.Step(i, t, PhaseSkipped, sr.Skipped)
+	case known && mine != "":
+		sr.Identity = IdentityOther
+		sr.Note = fmt.Sprintf("same version %s, other build: deploying", v)
+		r.obs.Step(i, t, PhasePreflight, sr.Note)
+	case r.p.SkipSameVersion:
+		sr.UpToDate, sr.Identity = true, IdentityUnknown
+		sr.Skipped = fmt.Sprintf("runs %s, a build this machine never deployed there: skipped by version (skip_same_version)", v)
+		r.obs.Step(i, t, PhaseSkipped, sr.Skipped)
+	default:
+		sr.Identity = IdentityUnknown
+		sr.Note = fmt.Sprintf("same version %s, but a build this machine never deployed there: deploying (--skip-same-version would leave it)", v)
+		r.obs.Step(i, t, PhasePreflight, sr.Note)
+	}
+}
+
+// buildSHA is the build's SHA-256, "" when it cannot be had.
+func (r *runner) buildSHA() string {
+	r.hashOnce.Do(func() {
+		r.sha = r.p.Build.SHA256
+		if r.sha == "" && r.p.Hash != nil {
+			if sum, err := r.p.Hash(); err == nil {
+				r.sha = sum
+			}
+		}
+	})
+	return r.sha
 }
 
 // goOnWithout decides about the servers that failed preflight: without
@@ -59,8 +102,10 @@ func (r *runner) preflightOne(ctx context.Context, i int) {
 func (r *runner) goOnWithout(failed, todo []int) bool {
 	if !r.p.SkipUnreachable {
 		names := strings.Join(r.names(failed), ", ")
+		// Nothing started, so nothing halted: the reason is told all the same.
 		r.rep.HaltReason = fmt.Sprintf("preflight failed on %s; nothing was changed", names)
-		r.skipAll(todo, "not deployed: preflight failed on "+names)
+		r.haltCode = r.firstFailure(failed)
+		r.haltAll(todo, "not deployed: preflight failed on "+names)
 		return false
 	}
 	// The user accepted to go on without them; they are not failures of

@@ -83,6 +83,11 @@ type runner struct {
 
 	mu       sync.Mutex
 	failures int // failures that count against MaxFailures
+
+	hashOnce sync.Once
+	sha      string // the build's SHA-256, once asked for
+
+	haltCode exitcode.Code // the exit code of what halted the rollout
 }
 
 func newRunner(p Plan, steps Steps, obs Observer) *runner {
@@ -181,9 +186,36 @@ func (r *runner) skipAll(idx []int, why string) {
 	}
 }
 
-func (r *runner) halt(why string) {
+// halt records that the rollout stops early, why, and the exit code the
+// servers it leaves out carry.
+func (r *runner) halt(why string, code exitcode.Code) {
 	r.rep.Halted = true
 	r.rep.HaltReason = why
+	r.haltCode = code
+}
+
+// haltAll marks servers left out by the halt: they keep what they ran, and
+// their exit code and not_swapped say why.
+func (r *runner) haltAll(idx []int, why string) {
+	for _, i := range idx {
+		sr := &r.rep.Servers[i]
+		sr.NotSwapped = "halted: " + r.rep.HaltReason
+		if r.haltCode == exitcode.Interrupted {
+			sr.NotSwapped = "interrupted"
+		}
+		sr.ExitCode = int(r.haltCode)
+		r.skip(i, why)
+	}
+}
+
+// firstFailure is the exit code of the first of idx with an error.
+func (r *runner) firstFailure(idx []int) exitcode.Code {
+	for _, i := range idx {
+		if err := r.rep.Servers[i].err; err != nil {
+			return exitcode.Of(err)
+		}
+	}
+	return exitcode.Swap
 }
 
 func plural(n int, word string) string {

@@ -27,9 +27,9 @@ func (r *runner) stage(ctx context.Context, todo []int) (staged []int, ok bool) 
 		return nil, false
 	}
 	if r.tooManyFailures() {
-		r.halt(fmt.Sprintf("%s during upload, more than max_failures %d; nothing was swapped", plural(r.failureCount(), "failure"), r.p.MaxFailures))
-		r.skipAll(notStarted, "not staged: rollout halted")
-		r.skipAll(staged, "staged, not swapped: rollout halted")
+		r.halt(fmt.Sprintf("%s during upload, more than max_failures %d; nothing was swapped", plural(r.failureCount(), "failure"), r.p.MaxFailures), r.firstFailure(todo))
+		r.haltAll(notStarted, "not staged: rollout halted")
+		r.haltAll(staged, "staged, not swapped: rollout halted")
 		return nil, false
 	}
 	return staged, true

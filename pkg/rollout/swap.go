@@ -26,8 +26,8 @@ func (r *runner) swap(ctx context.Context, groups [][]int) {
 			return
 		}
 		if r.tooManyFailures() {
-			r.halt(fmt.Sprintf("%s, more than max_failures %d", plural(r.failureCount(), "failure"), r.p.MaxFailures))
-			r.skipAll(flatten(groups[gi:]), "staged, not swapped: rollout halted")
+			r.halt(fmt.Sprintf("%s, more than max_failures %d", plural(r.failureCount(), "failure"), r.p.MaxFailures), r.firstFailure(flatten(groups[:gi])))
+			r.haltAll(flatten(groups[gi:]), "staged, not swapped: rollout halted")
 			return
 		}
 		failedBefore := r.failureCount()
@@ -38,11 +38,21 @@ func (r *runner) swap(ctx context.Context, groups [][]int) {
 		}
 		if gi < r.ncanary && r.failureCount() > failedBefore {
 			// A canary exists to stop a bad build before it reaches the rest.
-			r.halt(fmt.Sprintf("canary %s failed", r.target(g[0]).Name))
-			r.skipAll(flatten(groups[gi+1:]), "staged, not swapped: canary failed")
+			r.halt(r.canaryFailed(g[0]), r.firstFailure(g))
+			r.haltAll(flatten(groups[gi+1:]), "staged, not swapped: canary failed")
 			return
 		}
 	}
+}
+
+// canaryFailed says why canary i stops the rollout: its failure, or a swap
+// that only the status page could settle.
+func (r *runner) canaryFailed(i int) string {
+	sr := &r.rep.Servers[i]
+	if sr.err == nil && sr.Note != "" {
+		return fmt.Sprintf("canary %s: %s", sr.Name, sr.Note)
+	}
+	return fmt.Sprintf("canary %s failed", sr.Name)
 }
 
 func flatten(gs [][]int) []int {
@@ -188,7 +198,7 @@ func (r *runner) swapOne(ctx, gctx context.Context, i int, sr *ServerReport, lab
 	if r.afterSwap(gctx, i, sr) {
 		failure = true
 	}
-	if done != "" && !failure {
+	if done != "" && sr.err == nil {
 		r.obs.Step(i, r.target(i), PhaseDone, done)
 	}
 	return failure
@@ -212,13 +222,23 @@ func (r *runner) swapVerify(ctx, gctx context.Context, i int, sr *ServerReport, 
 		return fail(PhaseSwap, err)
 	}
 	sr.Swapped = true
+	sr.SwapReply, sr.Evidence = &sw, sw.Evidence
+	if sw.Settled != "" {
+		// Not an error of the server, but no clean swap either: it counts
+		// against max_failures and stops after a canary.
+		sr.Note = joinNote(sr.Note, sw.Settled)
+		failure = true
+		r.obs.Step(i, t, PhaseSwap, sw.Settled)
+	}
 
 	r.obs.Step(i, t, PhaseVerify, "verifying")
 	run, err := r.steps.Verify(gctx, t, sw)
 	if run.Version != "" {
 		sr.VersionAfter = run.Version
+		sr.Running = &run
 	}
 	if err != nil {
+		sr.stateUnknown = IsStateUnknown(err)
 		return fail(PhaseVerify, err)
 	}
 	sr.Verified = true
@@ -226,7 +246,7 @@ func (r *runner) swapVerify(ctx, gctx context.Context, i int, sr *ServerReport, 
 	if ctx.Err() != nil {
 		// Interrupted: the swap is accounted for; health checks can wait.
 		sr.Health = "skipped"
-		return "runs " + sr.VersionAfter + " (health not checked: interrupted)", false
+		return "runs " + sr.VersionAfter + " (health not checked: interrupted)", failure
 	}
 	r.obs.Step(i, t, PhaseHealth, "health check")
 	if err := r.steps.Health(gctx, t); err != nil {
@@ -234,5 +254,12 @@ func (r *runner) swapVerify(ctx, gctx context.Context, i int, sr *ServerReport, 
 		return fail(PhaseHealth, err)
 	}
 	sr.Health = "ok"
-	return "runs " + sr.VersionAfter, false
+	return "runs " + sr.VersionAfter, failure
+}
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }

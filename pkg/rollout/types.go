@@ -64,7 +64,7 @@ type Plan struct {
 	Parallel    int  // bounded concurrency for uploads and swap batches (default 4)
 	Canary      int  // servers swapped first, alone (default 1; 0 = no canary)
 	MaxFailures int  // failures tolerated before swapping stops (default 0)
-	Force       bool // deploy even where the same version and size already run
+	Force       bool // deploy even where this very build already runs
 	// SkipUnreachable lets the rollout go on without servers that fail preflight.
 	SkipUnreachable bool
 	// DryRun stops after preflight.
@@ -83,7 +83,37 @@ type Plan struct {
 	// DrainDelay is waited after a server's before_swap hook succeeded, so
 	// a load balancer can finish the requests in flight.
 	DrainDelay time.Duration
+	// Identify tells which build a server runs from what its status page
+	// shows (version and file date): the SHA-256 of a build this machine
+	// deployed there, and whether it is known at all. nil: no build is
+	// known, so every server that shows the build's version is deployed
+	// to anyway (or skipped, with SkipSameVersion).
+	Identify func(t Target, r Running) (sha256 string, known bool)
+	// Hash returns the build's SHA-256 when Build.SHA256 is not set yet
+	// (it is computed while the servers are checked). Called at most once.
+	Hash func() (string, error)
+	// SkipSameVersion leaves alone a server that shows the build's version
+	// but runs a build this machine never deployed (by version, as before
+	// builds were told apart).
+	SkipSameVersion bool
 }
+
+// Identities of what a server runs when it shows the build's version, in
+// ServerReport.Identity.
+const (
+	IdentitySame    = "same_build"   // known to run this very build
+	IdentityOther   = "other_build"  // known to run another build of the same version
+	IdentityUnknown = "unidentified" // a build this machine never deployed there
+)
+
+// States of a server after the run, in ServerReport.State: what it runs
+// as far as the evidence goes.
+const (
+	ServerUpdated    = "updated"     // runs this build now (verified by its size or file date)
+	ServerCurrent    = "current"     // ran this build already (or skipped by version)
+	ServerNotUpdated = "not_updated" // known not to run this build
+	ServerUnknown    = "unknown"     // not known: open the status page (status_url)
+)
 
 // Hook points, in the order a server meets them.
 const (
@@ -141,11 +171,20 @@ type Running struct {
 	ExeFile string `json:"exe_file,omitempty"`
 }
 
-// Swapped is what the swap reply said.
+// Swapped is what the swap reply said, or, when the reply was lost or
+// unreadable, what the status page showed once the server was off hold.
 type Swapped struct {
 	Version string `json:"version"`
 	SizeKB  int64  `json:"size_kb"`
 	Date    string `json:"date,omitempty"`
+	// Evidence says what identifies the build that now runs, for the
+	// report (e.g. "swap reply: 2.0.0.0, 1670 kb").
+	Evidence string `json:"evidence,omitempty"`
+	// Settled is set when the reply itself could not be used (lost, late,
+	// unreadable) and the status page settled the swap: it says why. Such
+	// a swap counts against max_failures and stops after a canary, yet the
+	// server counts as updated.
+	Settled string `json:"settled,omitempty"`
 }
 
 // Steps does the work for one server. Every method must honour ctx and
@@ -215,15 +254,36 @@ type Observer interface {
 
 // ServerReport is the outcome for one server.
 type ServerReport struct {
-	Name          string `json:"name"`
-	URL           string `json:"url"`
-	VersionBefore string `json:"version_before"`
-	VersionAfter  string `json:"version_after"`
-	Staged        bool   `json:"staged"`
-	Swapped       bool   `json:"swapped"`
-	Verified      bool   `json:"verified"`
-	Health        string `json:"health"`            // "ok", "failed", "skipped", "" (not run)
-	Skipped       string `json:"skipped,omitempty"` // why nothing was done, e.g. "already runs 1.2.3.5"
+	Name string `json:"name"`
+	URL  string `json:"url"`
+	// State is what the server runs after the run, as far as the evidence
+	// goes: one of the Server* constants.
+	State string `json:"state"`
+	// StatusURL is the status page to open when State is unknown.
+	StatusURL string `json:"status_url,omitempty"`
+	// NotSwapped says why a server that should have been swapped was not:
+	// the rollout halted (its ExitCode is then the halt's).
+	NotSwapped string `json:"not_swapped,omitempty"`
+	// Identity: when the server showed the build's version before the
+	// run, which build that was (Identity* constants).
+	Identity string `json:"identity,omitempty"`
+	// Note says what people should know beside the outcome: a same version
+	// of another build, a swap settled from the status page.
+	Note string `json:"note,omitempty"`
+	// Evidence is what identified the build after the swap.
+	Evidence string `json:"evidence,omitempty"`
+	// SwapReply is what the swap echoed (version, kb, file date), and
+	// Running the status page after verification: together they let a
+	// later run tell that the server runs exactly this build.
+	SwapReply     *Swapped `json:"swap_reply,omitempty"`
+	Running       *Running `json:"running,omitempty"`
+	VersionBefore string   `json:"version_before"`
+	VersionAfter  string   `json:"version_after"`
+	Staged        bool     `json:"staged"`
+	Swapped       bool     `json:"swapped"`
+	Verified      bool     `json:"verified"`
+	Health        string   `json:"health"`            // "ok", "failed", "skipped", "" (not run)
+	Skipped       string   `json:"skipped,omitempty"` // why nothing was done, e.g. "already runs 1.2.3.5"
 	// UpToDate: the server already ran the build, so nothing was needed
 	// (a resumed run leaves it alone).
 	UpToDate bool `json:"up_to_date,omitempty"`
@@ -240,6 +300,8 @@ type ServerReport struct {
 	// stateUnknown: the swap's result is not known (a lost reply nobody
 	// could settle, an interrupted or abandoned swap).
 	stateUnknown bool
+	// before is what the server ran at preflight.
+	before Running
 }
 
 // Err returns the server's error with its exit code, or nil.
@@ -247,6 +309,9 @@ func (s *ServerReport) Err() error { return s.err }
 
 // Report is the outcome of a run.
 type Report struct {
+	// RunID is the run's id in the journal (set by the caller; empty for a
+	// dry run): 'wcdeploy deploy --resume RUN_ID' takes it.
+	RunID    string         `json:"run_id,omitempty"`
 	Build    Build          `json:"exe"`
 	Servers  []ServerReport `json:"servers"`
 	OK       bool           `json:"ok"`

@@ -37,6 +37,16 @@ type Status struct {
 	UpdateFile string `json:"update_file,omitempty"`
 	Module     string `json:"module,omitempty"`     // "Dll Version" row, e.g. "7.15 (.NET Handler)"
 	WebServer  string `json:"web_server,omitempty"` // "Web Server" row
+	// Hold: the "Hold Requests" row says the requests are on hold (a swap
+	// is running, or someone pressed HoldRequests.wc).
+	Hold bool `json:"hold,omitempty"`
+}
+
+// onHold reads the "Hold Requests" row: "Servers on Hold" (module, Web
+// Server, wc.dll) or a bare "On".
+func onHold(cell string) bool {
+	low := strings.ToLower(strings.TrimSpace(strings.ReplaceAll(cell, "\u00a0", " ")))
+	return strings.Contains(low, "on hold") || low == "on" || strings.HasPrefix(low, "on ")
 }
 
 // Running converts to the type the rollout engine reports.
@@ -81,19 +91,36 @@ func ParseSwapReply(status int, body []byte) (*Swapped, error) {
 		if p, ok := doc.Header(hdrUpdated); ok && p.Header != "" {
 			s, err := details(p)
 			if err != nil {
-				return nil, exitcode.New(exitcode.Swap, err)
+				return nil, uncertain(exitcode.New(exitcode.Swap, err))
 			}
 			return s, nil
 		}
 		if p, ok := doc.Header(hdrUpdatedISAPI); ok && p.Header != "" {
 			return &Swapped{ISAPI: true}, nil
 		}
-		return nil, exitcode.Errorf(exitcode.Swap, "the server answered 200 but not with the swap page (a login page or proxy?)%s; check the update URL (it ends in UpdateExe.wc) and whether it swapped on the status page", colon(summary))
+		return nil, uncertain(exitcode.Errorf(exitcode.Swap, "the server answered 200 but not with the swap page (a login page or proxy?)%s; check the update URL (it ends in UpdateExe.wc) and whether it swapped on the status page", colon(summary)))
 	}
 	if status == http.StatusNotFound {
 		return nil, exitcode.Errorf(exitcode.Swap, "the update URL was not found (404)%s; check update_url (it ends in UpdateExe.wc) and that *.wc is mapped to Web Connection", colon(summary))
 	}
-	return nil, exitcode.Errorf(exitcode.Swap, "the swap failed (%d)%s; check the server's admin page before deploying again", status, colon(summary))
+	return nil, uncertain(exitcode.Errorf(exitcode.Swap, "the swap failed (%d)%s; check the server's admin page before deploying again", status, colon(summary)))
+}
+
+// uncertainError marks a swap reply that does not tell whether the swap
+// happened: a 200 that is not the swap page (damaged, or a proxy's), a
+// success page without its details, a 5xx that is not the module's copy
+// failure. Only the status page can settle it.
+type uncertainError struct{ error }
+
+func (e uncertainError) Unwrap() error { return e.error }
+
+func uncertain(err error) error { return uncertainError{err} }
+
+// IsUncertain reports whether a ParseSwapReply error leaves open whether
+// the server swapped.
+func IsUncertain(err error) bool {
+	var u uncertainError
+	return errors.As(err, &u)
 }
 
 func authError(status int, summary string) error {
@@ -227,6 +254,7 @@ func ParseStatus(body []byte) (*Status, error) {
 	}
 	st.ExeFile, st.UpdateFile = cell("Exe File"), cell("Update File")
 	st.Module, st.WebServer = cell("Dll Version"), cell("Web Server")
+	st.Hold = onHold(cell("Hold Requests"))
 	return st, nil
 }
 

@@ -19,27 +19,43 @@ import (
 // the status page about 13 KB.
 const maxReply = 4 << 20
 
-// statusTimeout bounds the status-page check after a lost swap reply.
+// statusTimeout bounds each status-page read after a lost swap reply.
 const statusTimeout = 30 * time.Second
 
+// settleEvery is how often the status page is read while the server holds
+// its requests after a lost or unreadable swap reply.
+const settleEvery = 250 * time.Millisecond
+
 // LostReplyError says the swap request was sent but its reply was lost
-// (timeout, dropped connection), so whether it swapped is only known from
-// the status page, which Status holds when it could be read.
+// (timeout, dropped connection) or unreadable (Damaged: a 200 that is not
+// the swap page, a 5xx that is not the module's), so whether it swapped is
+// only known from the status page. Status is the page once the server was
+// off hold (or, with Status.Hold, the last page read while it still held
+// its requests), nil when it could not be read.
 type LostReplyError struct {
 	Cause     error   // why the reply was lost
+	Damaged   bool    // a reply came but does not say whether it swapped
 	Status    *Status // the status page afterwards, or nil
 	StatusErr error   // why the status page could not be read
 }
 
 func (e *LostReplyError) Error() string {
+	what := "lost"
+	if e.Damaged {
+		what = "unreadable"
+	}
 	if e.Status != nil {
 		v := e.Status.Version
 		if v == "" {
 			v = "an unreadable version (n/a)"
 		}
-		return fmt.Sprintf("the swap reply was lost (%v); the server now runs %s (status page); check that this is the new build before deploying again", quiet(e.Cause), v)
+		hold := ""
+		if e.Status.Hold {
+			hold = ", still holding its requests"
+		}
+		return fmt.Sprintf("the swap reply was %s (%v); the server now runs %s (status page%s); check that this is the new build before deploying again", what, quiet(e.Cause), v, hold)
 	}
-	return fmt.Sprintf("the swap reply was lost (%v), and the status page could not be read either (%v); check the server's admin page before deploying again", quiet(e.Cause), e.StatusErr)
+	return fmt.Sprintf("the swap reply was %s (%v), and the status page could not be read either (%v); check the server's admin page before deploying again", what, quiet(e.Cause), e.StatusErr)
 }
 
 func (e *LostReplyError) Unwrap() []error {
@@ -65,8 +81,8 @@ func (noReplay) Close() error             { return nil }
 // Swap sends the swap request (GET updateURL) once, never retried, and reads
 // its reply within timeout (the module sleeps 3 s and unloads the servers,
 // so allow a minute or more). If the reply is lost (timeout, dropped
-// connection) it reads statusURL and returns a *LostReplyError saying what
-// runs now. Errors carry exitcode.Swap, or exitcode.Auth for 401/403; a
+// connection) or unreadable, it reads statusURL until the server is off hold
+// (at most timeout more) and returns a *LostReplyError saying what runs now. Errors carry exitcode.Swap, or exitcode.Auth for 401/403; a
 // cancelled ctx is returned as context.Canceled without a code.
 func Swap(ctx context.Context, client *http.Client, updateURL, statusURL string, timeout time.Duration) (*Swapped, error) {
 	if client == nil {
@@ -94,7 +110,7 @@ func Swap(ctx context.Context, client *http.Client, updateURL, statusURL string,
 			return nil, interrupted(ctx)
 		}
 		if sctx.Err() != nil || transient(err) {
-			return nil, lost(ctx, client, statusURL, err, sctx.Err())
+			return nil, lost(ctx, client, statusURL, timeout, err, sctx.Err(), false)
 		}
 		return nil, exitcode.New(exitcode.Swap, fmt.Errorf("the swap request could not be sent: %w", quiet(err)))
 	}
@@ -104,9 +120,12 @@ func Swap(ctx context.Context, client *http.Client, updateURL, statusURL string,
 		if ctx.Err() != nil {
 			return nil, interrupted(ctx)
 		}
-		return nil, lost(ctx, client, statusURL, err, sctx.Err())
+		return nil, lost(ctx, client, statusURL, timeout, err, sctx.Err(), false)
 	}
 	s, err := ParseSwapReply(resp.StatusCode, body)
+	if IsUncertain(err) {
+		return nil, lost(ctx, client, statusURL, timeout, err, nil, true)
+	}
 	if err != nil && resp.StatusCode == http.StatusUnauthorized {
 		// go-ntlmssp answers a handshake whose last leg failed on the
 		// network with the first leg's 401, so after a successful
@@ -122,14 +141,47 @@ func interrupted(ctx context.Context) error {
 	return fmt.Errorf("the swap was interrupted and may or may not have happened; check the status page: %w", context.Cause(ctx))
 }
 
-// lost reads the status page after a lost swap reply.
-func lost(ctx context.Context, client *http.Client, statusURL string, cause, deadline error) error {
+// lost settles a lost or unreadable swap reply from the status page.
+func lost(ctx context.Context, client *http.Client, statusURL string, within time.Duration, cause, deadline error, damaged bool) error {
 	if deadline != nil {
 		cause = fmt.Errorf("no reply in time: %w", deadline)
 	}
-	e := &LostReplyError{Cause: cause}
-	e.Status, e.StatusErr = statusAfter(ctx, client, statusURL)
+	e := &LostReplyError{Cause: cause, Damaged: damaged}
+	e.Status, e.StatusErr = Settle(ctx, client, statusURL, within)
+	if ctx.Err() != nil && e.Status == nil {
+		return interrupted(ctx)
+	}
 	return exitcode.New(exitcode.Swap, e)
+}
+
+// Settle reads the status page until the server is off hold, for at most
+// within (at least one read): a swap whose reply was lost may still be
+// running, and what it did is only known once the hold is released. The
+// page is returned with Hold set when the server still held its requests
+// at the end; the error is the last read's when none succeeded.
+func Settle(ctx context.Context, client *http.Client, statusURL string, within time.Duration) (*Status, error) {
+	end := time.Now().Add(within)
+	var last *Status
+	for {
+		st, err := statusAfter(ctx, client, statusURL)
+		if err == nil {
+			last = st
+			if !st.Hold {
+				return st, nil
+			}
+		}
+		left := time.Until(end)
+		if ctx.Err() != nil || left <= 0 {
+			if last != nil {
+				return last, nil
+			}
+			return nil, err
+		}
+		select { // the last read comes at the end of the window
+		case <-ctx.Done():
+		case <-time.After(min(settleEvery, left)):
+		}
+	}
 }
 
 func statusAfter(ctx context.Context, client *http.Client, statusURL string) (*Status, error) {
@@ -173,6 +225,8 @@ func FetchStatus(ctx context.Context, client *http.Client, statusURL string) (*S
 		return nil, authErrorFromBody(resp.StatusCode, body)
 	case resp.StatusCode == http.StatusNotFound:
 		return nil, fmt.Errorf("the status page was not found (404); check the status URL (it ends in ModuleAdministration.wc)")
+	case resp.StatusCode >= 500:
+		return nil, fmt.Errorf("the status page answered %d%s; the server's admin pages fail: open the status page in a browser on the server, check the Windows event log and the Web Connection settings in web.config, then run 'wcdeploy doctor'", resp.StatusCode, colon(summaryOf(body)))
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("the status page answered %d%s", resp.StatusCode, colon(summaryOf(body)))
 	}

@@ -93,22 +93,41 @@ func seconds(ms int64) string {
 	return fmt.Sprintf("%.1fs", float64(ms)/1000)
 }
 
-// note is what the last column says: the error, or why nothing was done.
+// note is what the last column says: the error, or why nothing was done,
+// then what else people should know (another build of the same version, a
+// swap settled from the status page, the page to open when unknown).
 func note(s *rollout.ServerReport) string {
+	var out string
 	switch {
 	case s.Error != "" && s.Skipped != "":
-		return ui.OneLine(s.Skipped + ": " + s.Error)
+		out = s.Skipped + ": " + s.Error
 	case s.Error != "":
-		return ui.OneLine(s.Error)
+		out = s.Error
 	case s.Skipped != "":
-		return ui.OneLine(s.Skipped)
+		out = s.Skipped
 	}
-	return ""
+	if s.Note != "" && !strings.Contains(out, s.Note) {
+		out = joinNote(out, s.Note)
+	}
+	if s.State == rollout.ServerUnknown && s.StatusURL != "" && !strings.Contains(out, s.StatusURL) {
+		out = joinNote(out, "unknown: open "+s.StatusURL)
+	}
+	return ui.OneLine(out)
+}
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // after is the version the server runs now as far as we know.
 func after(s *rollout.ServerReport) string {
-	if s.VersionAfter == "" && s.Error != "" {
+	switch {
+	case s.State == rollout.ServerUnknown:
+		return "unknown"
+	case s.VersionAfter == "" && s.Error != "":
 		return "?"
 	}
 	return orDash(s.VersionAfter)

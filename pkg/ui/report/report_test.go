@@ -58,7 +58,23 @@ func sampleReports() map[string]*rollout.Report {
 			{Name: "web2", VersionBefore: "1.2.3.4", VersionAfter: "1.2.3.4", Skipped: "dry run: would stage, then swap in batch 1 of 1", Batch: 1},
 			{Name: "web3", VersionBefore: "1.2.3.4", VersionAfter: "1.2.3.4", Skipped: "dry run: would stage, then swap in batch 1 of 1", Batch: 1},
 		}}
-	return map[string]*rollout.Report{"partial": partial, "ok": allOK, "preflight": preflight, "dryrun": dry}
+	settled := ok("web1", 61000, 0)
+	settled.State, settled.Note = rollout.ServerUpdated, "the swap reply did not come within timeouts.swap (1m0s); the status page showed this build once the hold ended"
+	settled.Evidence = "status page after the hold: 1.2.3.5 with a new file date 3/1/2026 12:01:02 PM (was 2/1/2026 9:00:00 AM)"
+	other := ok("web4", 5000, 1)
+	other.VersionBefore, other.State, other.Identity, other.Note = "1.2.3.5", rollout.ServerUpdated, rollout.IdentityOther, "same version 1.2.3.5, other build: deploying"
+	truth := &rollout.Report{RunID: "20260301T120000Z-0a1b2c", Build: b, Started: started, Duration: 70000, ExitCode: 7, Halted: true,
+		HaltReason: "2 failures, more than max_failures 1",
+		Batches:    [][]string{{"web1"}, {"web2", "web4"}, {"web3"}},
+		Servers: []rollout.ServerReport{
+			settled,
+			withErr(rollout.ServerReport{Name: "web2", URL: "https://web2.shop.example/", State: rollout.ServerUnknown, StatusURL: "https://web2.shop.example/admin/ModuleAdministration.wc",
+				VersionBefore: "1.2.3.4", Staged: true, DurationMS: 120000, Batch: 1}, exitcode.Swap, "web2: the swap reply did not come within timeouts.swap (1m0s) and the server still held its requests 1m0s later"),
+			{Name: "web3", URL: "https://web3.shop.example/", State: rollout.ServerNotUpdated, VersionBefore: "1.2.3.4", VersionAfter: "1.2.3.4", Staged: true, DurationMS: 2100, Batch: 2,
+				Skipped: "staged, not swapped: rollout halted", NotSwapped: "halted: 2 failures, more than max_failures 1", ExitCode: int(exitcode.Swap)},
+			other,
+		}}
+	return map[string]*rollout.Report{"partial": partial, "ok": allOK, "preflight": preflight, "dryrun": dry, "truth": truth}
 }
 
 func TestWriteTableGolden(t *testing.T) {

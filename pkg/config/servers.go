@@ -7,13 +7,14 @@ import (
 )
 
 type fileServer struct {
-	Name      string `mapstructure:"name"`
-	URL       string `mapstructure:"url"`
-	Flavor    string `mapstructure:"flavor"`
-	Group     string `mapstructure:"group"`
-	UploadURL string `mapstructure:"upload_url"`
-	UpdateURL string `mapstructure:"update_url"`
-	StatusURL string `mapstructure:"status_url"`
+	Name      string         `mapstructure:"name"`
+	URL       string         `mapstructure:"url"`
+	Flavor    string         `mapstructure:"flavor"`
+	Group     string         `mapstructure:"group"`
+	UploadURL string         `mapstructure:"upload_url"`
+	UpdateURL string         `mapstructure:"update_url"`
+	StatusURL string         `mapstructure:"status_url"`
+	Vars      map[string]any `mapstructure:"vars"`
 }
 
 // servers builds the server list: --url / WCDEPLOY_URL replaces the file's
@@ -42,7 +43,7 @@ func (m *merger) servers(raw any, flavor string) ([]Server, error) {
 			key := m.fileKey(fmt.Sprintf("servers[%d]", i))
 			var fs fileServer
 			if err := decodeStrict(item, &fs); err != nil {
-				return nil, usageErr("%s: %s (keys: name, url, flavor, group, upload_url, update_url, status_url)", key, err)
+				return nil, usageErr("%s: %s (keys: name, url, flavor, group, upload_url, update_url, status_url, vars)", key, err)
 			}
 			if fs.URL == "" {
 				return nil, usageErr("%s.url: is required, e.g. https://web1.example.com/App/", key)
@@ -53,6 +54,9 @@ func (m *merger) servers(raw any, flavor string) ([]Server, error) {
 			}
 			s := Server{Name: strings.TrimSpace(fs.Name), URL: base, Flavor: strings.TrimSpace(fs.Flavor),
 				Group: strings.TrimSpace(fs.Group), UploadURL: fs.UploadURL, UpdateURL: fs.UpdateURL, StatusURL: fs.StatusURL}
+			if s.Vars, err = serverVars(fs.Vars); err != nil {
+				return nil, usageErr("%s.%s", key, err)
+			}
 			if s.Name == "" {
 				u, _ := url.Parse(base)
 				s.Name = u.Host

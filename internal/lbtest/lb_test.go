@@ -3,9 +3,11 @@ package lbtest
 import (
 	"context"
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -252,5 +254,46 @@ func TestStickyBalancerKeepsOneNode(t *testing.T) {
 	}
 	if len(nodes) != 1 {
 		t.Errorf("with the cookie jar, one deploy reached nodes %v; want one", nodes)
+	}
+}
+
+// TestLabStopsOnlyItsOwnHAProxy: two labs at once; closing one stops its
+// PID and leaves the other serving.
+func TestLabStopsOnlyItsOwnHAProxy(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skipf("the load balancer lab needs HAProxy: %v", err)
+	}
+	em := emulator.StartT(t, emulator.Config{Auth: emulator.AuthNone})
+	addr := strings.TrimSuffix(strings.TrimPrefix(em.URL(), "http://"), "/")
+	var labs [2]*Lab
+	var pids [2]int
+	for i := range labs {
+		l, err := Start(t.TempDir(), []Backend{{Name: "web1", Addr: addr}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = l.Close() })
+		data, err := os.ReadFile(filepath.Join(l.Dir, "haproxy.pid"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pids[i], err = strconv.Atoi(strings.TrimSpace(string(data))); err != nil {
+			t.Fatal(err)
+		}
+		labs[i] = l
+	}
+	if err := labs[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pids[0])); err == nil {
+		t.Errorf("HAProxy %d still runs after Close", pids[0])
+	}
+	resp, err := http.Get(labs[1].URL + "default.wc")
+	if err != nil {
+		t.Fatalf("the other lab stopped too: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Lab-Server") != "web1" {
+		t.Errorf("the other lab answered %s from %q", resp.Status, resp.Header.Get("X-Lab-Server"))
 	}
 }

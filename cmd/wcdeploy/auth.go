@@ -1,21 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/wcdeploy/wcdeploy/internal/output"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
+	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
-
-func init() { extraCommands = append(extraCommands, newAuthCmd) }
 
 // Helpers shared by the commands that need credentials (login, logout,
 // auth status, deploy).
@@ -29,26 +27,6 @@ func newResolver(a *app, p *config.Profile, kr credentials.Keyring) *credentials
 		r.Timeout = credentials.InteractiveTimeout
 	}
 	return r
-}
-
-// credentialRequest is the credential request for one server: the profile's
-// user on the server's host, plus the --password-* flags.
-func credentialRequest(p *config.Profile, s config.Server, flags credentials.Request) (credentials.Request, error) {
-	host, err := credentials.HostOf(s.URL)
-	if err != nil {
-		return credentials.Request{}, err
-	}
-	flags.User, flags.Host = p.Username, host
-	return flags, nil
-}
-
-// transportOptions maps a profile to the HTTP client options for its servers.
-func transportOptions(p *config.Profile, password string) transport.Options {
-	return transport.Options{
-		Auth: p.Auth, User: p.Username, Password: password,
-		CAFile: p.CAFile, InsecureSkipVerify: p.InsecureSkipVerify, AllowInsecureHTTP: p.AllowInsecureHTTP,
-		ConnectTimeout: p.Timeouts.Connect, ResponseHeaderTimeout: p.Timeouts.Response,
-	}
 }
 
 // warnInsecure says once that certificate checks are off.
@@ -69,7 +47,7 @@ func credentialProfile(a *app, fs *pflag.FlagSet) (*config.Profile, []string, er
 	if ld.Profile.Username == "" {
 		return nil, nil, exitcode.Errorf(exitcode.Usage, "profile %q has no username: set username in wcdeploy.yaml, --user or WCDEPLOY_USER (DOMAIN\\user or user@domain for Windows accounts)", ld.Profile.Name)
 	}
-	hosts, err := uniqueHosts(&ld.Profile)
+	hosts, err := deploy.KeychainHosts(&ld.Profile)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,26 +67,8 @@ func addProfileFlags(fs *pflag.FlagSet) {
 	}
 }
 
-// uniqueHosts lists the keychain hosts of the profile's servers, in order.
-func uniqueHosts(p *config.Profile) ([]string, error) {
-	var hosts []string
-	seen := map[string]bool{}
-	for _, s := range p.Servers {
-		h, err := credentials.HostOf(s.URL)
-		if err != nil {
-			return nil, err
-		}
-		if !seen[h] {
-			seen[h] = true
-			hosts = append(hosts, h)
-		}
-	}
-	return hosts, nil
-}
-
 type authStatusOptions struct {
-	req     credentials.Request
-	keyring credentials.Keyring
+	req credentials.Request
 }
 
 func newAuthCmd(a *app) *cobra.Command {
@@ -122,10 +82,7 @@ func newAuthCmd(a *app) *cobra.Command {
 }
 
 func newAuthStatusCmd(a *app) *cobra.Command {
-	return authStatusCmd(a, &authStatusOptions{keyring: credentials.SystemKeyring()})
-}
-
-func authStatusCmd(a *app, o *authStatusOptions) *cobra.Command {
+	o := &authStatusOptions{}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show, per server, the user and which password source a deploy would use",
@@ -145,7 +102,15 @@ contacts no server. It exits with 3 when some server has no password source.`,
 	return cmd
 }
 
-type authStatusRow struct {
+// AuthStatus is the document 'wcdeploy auth status --json' prints.
+type AuthStatus struct {
+	Profile string             `json:"profile"`
+	OK      bool               `json:"ok"`
+	Servers []AuthStatusServer `json:"servers"`
+}
+
+// AuthStatusServer says where one server's password would come from.
+type AuthStatusServer struct {
 	Name   string `json:"name"`
 	URL    string `json:"url"`
 	User   string `json:"user"`
@@ -159,12 +124,12 @@ func runAuthStatus(ctx context.Context, a *app, o *authStatusOptions, fs *pflag.
 	if err != nil {
 		return err
 	}
-	r := newResolver(a, p, o.keyring)
-	rows := make([]authStatusRow, 0, len(p.Servers))
+	r := newResolver(a, p, a.keyring)
+	doc := AuthStatus{Profile: p.Name, Servers: make([]AuthStatusServer, 0, len(p.Servers))}
 	var firstErr error
 	for _, s := range p.Servers {
-		row := authStatusRow{Name: s.Name, URL: s.URL, User: p.Username}
-		req, err := credentialRequest(p, s, o.req)
+		row := AuthStatusServer{Name: s.Name, URL: s.URL, User: p.Username}
+		req, err := deploy.CredentialRequest(p, s, o.req)
 		if err == nil {
 			row.Host = req.Host
 			var src credentials.Source
@@ -180,42 +145,34 @@ func runAuthStatus(ctx context.Context, a *app, o *authStatusOptions, fs *pflag.
 				firstErr = err
 			}
 		}
-		rows = append(rows, row)
+		doc.Servers = append(doc.Servers, row)
 	}
-
-	if a.jsonOut {
-		doc := struct {
-			Profile string          `json:"profile"`
-			OK      bool            `json:"ok"`
-			Servers []authStatusRow `json:"servers"`
-		}{p.Name, firstErr == nil, rows}
-		enc := json.NewEncoder(a.out())
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return err
-		}
-	} else {
-		tw := tabwriter.NewWriter(a.out(), 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SERVER\tUSER\tHOST\tPASSWORD FROM")
-		for _, row := range rows {
-			src := row.Source
-			if src == "" {
-				src = "none"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", row.Name, row.User, row.Host, src)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		for _, row := range rows {
-			if row.Error != "" {
-				fmt.Fprintf(a.io.Err, "wcdeploy: %s: %s\n", row.Name, row.Error)
-			}
-		}
+	doc.OK = firstErr == nil
+	if err := printAuthStatus(a, doc); err != nil {
+		return err
 	}
 	if firstErr != nil {
 		// Every row already says what is missing.
 		return reportedError(firstErr)
+	}
+	return nil
+}
+
+func printAuthStatus(a *app, doc AuthStatus) error {
+	if a.jsonOut {
+		return output.JSON(a.out(), doc)
+	}
+	t := output.Table{Header: []string{"SERVER", "USER", "HOST", "PASSWORD FROM"}}
+	for _, row := range doc.Servers {
+		t.Add(row.Name, row.User, row.Host, cmp.Or(row.Source, "none"))
+	}
+	if err := t.Write(a.out()); err != nil {
+		return err
+	}
+	for _, row := range doc.Servers {
+		if row.Error != "" {
+			fmt.Fprintf(a.io.Err, "wcdeploy: %s: %s\n", row.Name, row.Error)
+		}
 	}
 	return nil
 }

@@ -67,8 +67,8 @@ func TestAuthStatusSources(t *testing.T) {
 				noPassword(t, out.String(), errOut.String())
 				if jsonOut {
 					var doc struct {
-						OK      bool            `json:"ok"`
-						Servers []authStatusRow `json:"servers"`
+						OK      bool               `json:"ok"`
+						Servers []AuthStatusServer `json:"servers"`
 					}
 					if err := json.Unmarshal(out.Bytes(), &doc); err != nil || len(doc.Servers) != 1 {
 						t.Fatalf("json %q: %v", out, err)

@@ -3,11 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"os"
-	"os/signal"
-	"runtime"
-	"syscall"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -16,28 +12,22 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
 	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/journal"
-	"github.com/wcdeploy/wcdeploy/pkg/peversion"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
+	"github.com/wcdeploy/wcdeploy/pkg/ui/progress"
+	"github.com/wcdeploy/wcdeploy/pkg/ui/report"
 )
 
-func init() { extraCommands = append(extraCommands, newDeployCmd) }
-
-type deployOpts struct {
-	force           bool
-	dryRun          bool
-	skipUnreachable bool
-	stageOnly       bool
-	resume          string
-	// source is the archived copy rollback and --resume read the build
-	// from; resumes is the run id a --resume finishes.
-	source  string
+// deployOptions are a deploy's (or rollback's) choices.
+type deployOptions struct {
+	deploy.Choices
+	resume string // --resume RUN_ID
+	// resumes is the run id a --resume finishes.
 	resumes string
 	cred    credentials.Request
 }
 
 func newDeployCmd(a *app) *cobra.Command {
-	o := &deployOpts{}
+	o := &deployOptions{}
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Upload the EXE, swap it in and verify it runs (preflight, stage, swap, verify)",
@@ -51,8 +41,6 @@ With no config file, flags are enough:
   wcdeploy deploy --exe build/App.exe --url https://host/App/ --flavor module --user deploy`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			loaded, err := a.loadProfile(cmd.Flags(), o.resume == "")
 			if err != nil {
 				return err
@@ -62,17 +50,17 @@ With no config file, flags are enough:
 					return err
 				}
 			}
-			return a.runDeploy(ctx, loaded, o)
+			return a.runDeploy(cmd.Context(), loaded, o)
 		},
 	}
 	fs := cmd.Flags()
 	config.AddFlags(fs)
 	credentials.AddFlags(fs, &o.cred)
-	fs.BoolVar(&o.force, "force", false, "deploy even where the same version and size already run")
-	fs.BoolVar(&o.dryRun, "dry-run", false, "run the preflight and print the plan; change nothing")
+	fs.BoolVar(&o.Force, "force", false, "deploy even where the same version and size already run")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "run the preflight and print the plan; change nothing")
 	fs.StringVar(&o.resume, "resume", "", "finish run `RUN_ID`: deploy its build to the servers it did not verify")
-	fs.BoolVar(&o.stageOnly, "stage-only", false, "upload to every server and stop before swapping: the running EXE is not changed")
-	fs.BoolVar(&o.skipUnreachable, "skip-unreachable", false, "go on without servers that fail preflight")
+	fs.BoolVar(&o.StageOnly, "stage-only", false, "upload to every server and stop before swapping: the running EXE is not changed")
+	fs.BoolVar(&o.SkipUnreachable, "skip-unreachable", false, "go on without servers that fail preflight")
 	return cmd
 }
 
@@ -89,124 +77,84 @@ func (a *app) loadProfile(fs *pflag.FlagSet, needExe bool) (*config.Loaded, erro
 	})
 }
 
-// clientsFor builds one authenticated client per server, resolving the
-// password once per host (the resolver caches stdin and prompt answers).
-func (a *app) clientsFor(ctx context.Context, p config.Profile, req credentials.Request) deploy.ClientFunc {
-	if a.credResolver == nil {
-		a.credResolver = newResolver(a, &p, credentials.SystemKeyring())
-	}
-	resolver := a.credResolver
-	guard := transport.NewGuard() // one refused login is not retried on every server
-	return func(t rollout.Target) (*http.Client, error) {
-		password := ""
-		if p.Username != "" {
-			r, err := credentialRequest(&p, config.Server{URL: t.URL}, req)
-			if err != nil {
-				return nil, err
-			}
-			cred, err := resolver.Resolve(ctx, r)
-			if err != nil {
-				return nil, err
-			}
-			password = cred.Password
-		}
-		o := transportOptions(&p, password)
-		// The swap holds the reply for seconds: the header wait must allow it.
-		o.ResponseHeaderTimeout = max(p.Timeouts.Response, p.Timeouts.Swap)
-		o.Guard = guard
-		return transport.New(t.URL, o)
-	}
-}
-
-func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpts) error {
-	p := loaded.Profile
-	build, err := deploy.ReadBuild(p, o.source)
+// resumeProfile narrows the profile to the servers a run did not verify and
+// points it at that run's archived EXE.
+func (a *app) resumeProfile(loaded *config.Loaded, o *deployOptions) error {
+	j, err := a.journal()
 	if err != nil {
 		return err
 	}
-	type hashed struct {
-		sum string
-		err error
+	e, err := deploy.Resume(j, &loaded.Profile, o.resume)
+	if err != nil {
+		return err
 	}
-	sumCh := make(chan hashed, 1)
-	go func() {
-		sum, _, err := peversion.HashFile(build.File())
-		sumCh <- hashed{sum, err}
-	}()
+	a.logf("resuming run %s: %s on %d server(s): %s", e.Run.ID, e.Run.Exe.Version, len(loaded.Profile.Servers), strings.Join(e.Servers, ", "))
+	e.Use(&loaded.Profile, &o.Choices)
+	o.resumes = e.Run.ID
+	return nil
+}
+
+// clientsFor gives each server its authenticated client; the resolver is
+// shared by every run of the process, so a password is asked for once.
+func (a *app) clientsFor(ctx context.Context, p config.Profile, req credentials.Request) deploy.ClientFunc {
+	if a.credResolver == nil {
+		a.credResolver = newResolver(a, &p, a.keyring)
+	}
+	return deploy.Clients(ctx, p, a.credResolver, req, a.newClient)
+}
+
+// runDeploy runs the flow: plan, the rollout (preflight, stage, swap,
+// verify), the journal record and the report.
+func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOptions) error {
+	p := loaded.Profile
+	plan, err := deploy.NewPlan(p, o.Choices)
+	if err != nil {
+		return err
+	}
+	sum := deploy.HashBuild(plan.Build)
 	warnInsecure(a, &p)
-	steps := deploy.New(deploy.Options{
-		Build:         build,
+	steps, err := deploy.New(deploy.Options{
+		Build:         plan.Build,
 		Client:        a.clientsFor(ctx, p, o.cred),
 		Retries:       p.Retries,
 		SwapTimeout:   p.Timeouts.Swap,
 		StatusTimeout: p.Timeouts.Status,
 		Health:        p.Rollout.Health,
 	})
-	plan := rollout.Plan{
-		Build:           build,
-		Targets:         deploy.Targets(p),
-		Parallel:        p.Rollout.Parallel,
-		Canary:          p.Rollout.Canary,
-		MaxFailures:     p.Rollout.MaxFailures,
-		Force:           o.force,
-		SkipUnreachable: o.skipUnreachable,
-		DryRun:          o.dryRun,
-		StageOnly:       o.stageOnly,
+	if err != nil {
+		return err
 	}
-	progress := rollout.NewProgress(a.io, a.quiet || a.jsonOut && !a.io.ErrTTY, plan)
-	rep := rollout.Run(ctx, plan, steps, progress)
-	progress.Close()
-	if h := <-sumCh; h.err != nil {
-		fmt.Fprintf(a.io.Err, "warning: hashing the EXE for the journal: %v\n", h.err)
-	} else {
-		rep.Build.SHA256 = h.sum
+	view := progress.New(a.io, a.quiet || a.jsonOut && !a.io.ErrTTY, plan)
+	rep := rollout.Run(ctx, plan, steps, view)
+	view.Close()
+	if rep.Build.SHA256, err = sum(); err != nil {
+		a.warnf("%v", err)
 	}
-	runID := journal.NewID(rep.Started)
-	if !o.dryRun {
+	runID := ""
+	if !o.DryRun {
+		runID = journal.NewID(rep.Started)
 		a.record(runID, p, rep, o.resumes)
 	}
-	if err := rollout.Render(a.io, rep, rollout.RenderOptions{JSON: a.jsonOut, Quiet: a.quiet, Getenv: a.getenv}); err != nil {
-		fmt.Fprintf(a.io.Err, "warning: %v\n", err)
+	if err := report.Render(a.io, rep, report.Options{JSON: a.jsonOut, Quiet: a.quiet, Getenv: a.getenv}); err != nil {
+		a.warnf("%v", err)
 	}
-	if !o.dryRun && !a.quiet && !a.jsonOut {
+	if runID != "" && !a.quiet && !a.jsonOut {
 		fmt.Fprintf(a.io.Err, "run %s recorded in the journal ('wcdeploy history')\n", runID)
-	}
-	id := ""
-	if !o.dryRun {
-		id = runID
 	}
 	// With --json the document on stdout carries the error too; stderr
 	// still says it once for people reading the log.
-	return rep.ErrFor(id)
+	return rep.ErrFor(runID)
 }
 
-// record appends the run to the journal and keeps the EXE in the archive,
-// so rollback can redeploy it. A journal problem never fails a deploy that
-// already happened: it is a warning.
+// record journals the run; a journal problem is a warning, never a failure
+// of a deploy that already happened.
 func (a *app) record(runID string, p config.Profile, rep *rollout.Report, resumes string) {
-	dir, err := journal.DefaultDir(a.getenv, runtime.GOOS)
+	j, err := a.journal()
 	if err != nil {
-		fmt.Fprintf(a.io.Err, "warning: the run was not journaled: %v\n", err)
+		a.warnf("the run was not journaled: %v", err)
 		return
 	}
-	j := journal.Open(dir)
-	staged := false
-	for _, s := range rep.Servers {
-		staged = staged || s.Staged
-	}
-	// A stage-only run changed no running EXE: nothing to roll back to.
-	if staged && !rep.StageOnly && rep.Build.SHA256 != "" {
-		if _, err := j.Store(rep.Build.File(), rep.Build.SHA256); err != nil {
-			fmt.Fprintf(a.io.Err, "warning: the EXE was not archived (rollback to it will not be possible): %v\n", err)
-		}
-	}
-	entry := journal.NewEntry(runID, p.Name, journal.CurrentUser(a.getenv), rep)
-	entry.Resumes = resumes
-	if err := j.Append(entry); err != nil {
-		fmt.Fprintf(a.io.Err, "warning: the run was not journaled: %v\n", err)
-		return
-	}
-	if _, err := j.Prune(p.ArchiveKeep); err != nil {
-		fmt.Fprintf(a.io.Err, "warning: pruning the archive: %v\n", err)
+	for _, w := range deploy.Record(j, runID, p, journal.CurrentUser(a.getenv), rep, resumes) {
+		a.warnf("%v", w)
 	}
 }

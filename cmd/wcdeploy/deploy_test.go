@@ -2,21 +2,19 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wcdeploy/wcdeploy/internal/golden"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const testPassword = "s3cret-Pa55word!"
 
@@ -79,7 +77,7 @@ func TestDeployEveryFlavorAndCulture(t *testing.T) {
 		for _, culture := range []string{"en-US", "de-DE"} {
 			t.Run(string(f)+"/"+culture, func(t *testing.T) {
 				t.Parallel()
-				srv := emulator.StartT(t, emulator.Config{
+				srv := emulatortest.Start(t, emulator.Config{
 					Flavor: f, Culture: culture, Auth: authFor(f),
 					Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0",
 				})
@@ -162,7 +160,7 @@ func TestDeployFailures(t *testing.T) {
 			if c.cfg != nil {
 				c.cfg(&cfg)
 			}
-			srv := emulator.StartT(t, cfg)
+			srv := emulatortest.Start(t, cfg)
 			if c.earlier != "" {
 				old := writeExe(t, t.TempDir(), c.earlier, 9)
 				if r := runCLI(t, newEnv(t), deployArgs(old, srv, c.flavor)...); r.code != 0 {
@@ -208,7 +206,7 @@ func TestDeployFailures(t *testing.T) {
 }
 
 func TestDeployJSON(t *testing.T) {
-	srv := emulator.StartT(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic", Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0"})
+	srv := emulatortest.Start(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic", Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0"})
 	e := newEnv(t)
 	exe := writeExe(t, t.TempDir(), "2.0.0.1", 3)
 	r := runCLI(t, e, deployArgs(exe, srv, emulator.Module715, "--json")...)
@@ -261,7 +259,7 @@ func normalise(s string) string {
 }
 
 func TestDeployHumanOutputGolden(t *testing.T) {
-	srv := emulator.StartT(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic", Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0"})
+	srv := emulatortest.Start(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic", Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0"})
 	e := newEnv(t)
 	exe := writeExe(t, t.TempDir(), "1.2.3.5", 4)
 	r := runCLI(t, e, deployArgs(exe, srv, emulator.Module715)...)
@@ -269,23 +267,11 @@ func TestDeployHumanOutputGolden(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
 	got := "== stdout\n" + normalise(r.out) + "== stderr\n" + normalise(r.errOut)
-	golden := filepath.Join("testdata", "deploy-one-server.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", golden, got, want)
-	}
+	golden.Assert(t, "deploy-one-server", []byte(got))
 }
 
 func TestDeployNeedsCredentialInCI(t *testing.T) {
-	srv := emulator.StartT(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic", Users: map[string]string{"deploy": testPassword}})
+	srv := emulatortest.Start(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic", Users: map[string]string{"deploy": testPassword}})
 	e := newEnv(t)
 	delete(e, "WCDEPLOY_PASSWORD")
 	exe := writeExe(t, t.TempDir(), "1.2.3.5", 5)
@@ -304,7 +290,7 @@ func TestDeployNeedsCredentialInCI(t *testing.T) {
 // On a terminal the progress is redrawn in place on stderr (a bar), and
 // stdout still carries only the result; off a terminal there is no \r.
 func TestDeployTerminalAndPlainStreams(t *testing.T) {
-	srv := emulator.StartT(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic", Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0"})
+	srv := emulatortest.Start(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic", Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0"})
 	e := newEnv(t)
 	dir := t.TempDir()
 	for i, tty := range []bool{true, false} {
@@ -355,7 +341,7 @@ func TestPreflightProbesTheSizeLimit(t *testing.T) {
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s/%s/limit%d", c.flavor, c.auth, c.limit), func(t *testing.T) {
 			t.Parallel()
-			srv := emulator.StartT(t, emulator.Config{Flavor: c.flavor, Auth: c.auth, MaxRequestBytes: c.limit,
+			srv := emulatortest.Start(t, emulator.Config{Flavor: c.flavor, Auth: c.auth, MaxRequestBytes: c.limit,
 				Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0"})
 			r := runCLI(t, newEnv(t), deployArgs(exe, srv, c.flavor, "--auth", c.auth)...)
 			if r.code != c.code {

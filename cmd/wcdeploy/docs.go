@@ -10,8 +10,6 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 )
 
-func init() { extraCommands = append(extraCommands, newGenDocsCmd) }
-
 // newGenDocsCmd writes the Markdown command reference (docs/reference/). It is
 // hidden: users read the result, maintainers run it after changing a command.
 func newGenDocsCmd(a *app) *cobra.Command {

@@ -11,13 +11,16 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wcdeploy/wcdeploy/internal/golden"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 )
 
@@ -74,8 +77,17 @@ func startTLSEmulator(t *testing.T, cfg emulator.Config, cert tls.Certificate) *
 	return s
 }
 
+// doctorCheck is one check of doctor's JSON document.
+type doctorCheck struct {
+	Check  string `json:"check"`
+	Result string `json:"result"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix"`
+}
+
 type doctorResult struct {
-	OK      bool `json:"ok"`
+	OK      bool          `json:"ok"`
+	Local   []doctorCheck `json:"local"`
 	Servers []struct {
 		Name        string   `json:"name"`
 		OK          bool     `json:"ok"`
@@ -92,7 +104,7 @@ type doctorResult struct {
 
 func checkOf(t *testing.T, r doctorResult, name string) doctorCheck {
 	t.Helper()
-	for _, c := range r.Servers[0].Checks {
+	for _, c := range append(r.Local, r.Servers[0].Checks...) {
 		if c.Check == name {
 			return c
 		}
@@ -113,11 +125,20 @@ func TestDoctor(t *testing.T) {
 	if err := sampleexe.WriteFile(midExe, sampleexe.Options{FileVersion: "2.0.0.0", Size: 5_000_000, Seed: 4}); err != nil {
 		t.Fatal(err)
 	}
+	noVersion := filepath.Join(t.TempDir(), "NoVersion.exe")
+	if err := sampleexe.WriteFile(noVersion, sampleexe.Options{Size: 2 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	garbage := filepath.Join(t.TempDir(), "Garbage.exe")
+	if err := os.WriteFile(garbage, []byte(strings.Repeat("not a PE file ", 4096)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name     string
 		url      func(t *testing.T) string
 		args     []string
+		flavor   string // default module
 		password string
 		code     int
 		check    string // the check that decides
@@ -127,21 +148,21 @@ func TestDoctor(t *testing.T) {
 		{
 			name: "healthy",
 			url: func(t *testing.T) string {
-				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic"}).URL()
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic"}).URL()
 			},
-			code: 0, check: "login", result: "ok", detail: "passes AdminAccount",
+			code: 0, check: "AdminAccount", result: "ok", detail: "passes AdminAccount",
 		},
 		{
 			name: "healthy over NTLM",
 			url: func(t *testing.T) string {
-				return emulator.StartT(t, emulator.Config{Users: users, Auth: "ntlm"}).URL()
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "ntlm"}).URL()
 			},
 			code: 0, check: "auth offered", result: "ok", detail: "NTLM",
 		},
 		{
 			name: "wrong password",
 			url: func(t *testing.T) string {
-				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic"}).URL()
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic"}).URL()
 			},
 			password: "not-the-password",
 			code:     3, check: "login", result: "fail", detail: "refused the login",
@@ -149,7 +170,7 @@ func TestDoctor(t *testing.T) {
 		{
 			name: "user not in AdminAccount",
 			url: func(t *testing.T) string {
-				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic", AdminAccount: "someoneelse", AdminAccountSet: true}).URL()
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic", AdminAccount: "someoneelse", AdminAccountSet: true}).URL()
 			},
 			code: 3, check: "login", result: "fail", detail: "AdminAccount",
 		},
@@ -182,17 +203,50 @@ func TestDoctor(t *testing.T) {
 			code: 0, check: "tls", result: "warn", detail: "expires on",
 		},
 		{
+			// deploy's preflight stops this server, so doctor fails it.
 			name: "EXE too large for the default IIS limit",
 			url: func(t *testing.T) string {
-				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic"}).URL()
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic"}).URL()
 			},
 			args: []string{"--exe", bigExe},
-			code: 0, check: "size", result: "warn", detail: `maxAllowedContentLength="70000000"`,
+			code: 4, check: "size", result: "fail", detail: `maxAllowedContentLength="38797312"`,
+		},
+		{
+			name: "EXE too large for the Web Server's Kestrel",
+			url: func(t *testing.T) string {
+				return emulatortest.Start(t, emulator.Config{Flavor: emulator.WebServer726, Users: users, Auth: "ntlm"}).URL()
+			},
+			args: []string{"--exe", bigExe}, flavor: "webserver",
+			code: 4, check: "size", result: "fail", detail: `"MaxRequestBodySize": 38797312`,
+		},
+		{
+			name: "large EXE on a server that raised its limit",
+			url: func(t *testing.T) string {
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic", MaxRequestBytes: 64 << 20}).URL()
+			},
+			args: []string{"--exe", bigExe},
+			code: 0, check: "size", result: "ok", detail: "the server takes the 31.0 MB EXE",
+		},
+		{
+			name: "random bytes deploy refuses",
+			url: func(t *testing.T) string {
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic"}).URL()
+			},
+			args: []string{"--exe", garbage},
+			code: 2, check: "exe", result: "fail", detail: "reading the EXE",
+		},
+		{
+			name: "PE without a version resource",
+			url: func(t *testing.T) string {
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic"}).URL()
+			},
+			args: []string{"--exe", noVersion},
+			code: 2, check: "exe", result: "fail", detail: "no version resource",
 		},
 		{
 			name: "EXE above ASP.NET's default maxRequestLength",
 			url: func(t *testing.T) string {
-				return emulator.StartT(t, emulator.Config{Users: users, Auth: "basic"}).URL()
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic"}).URL()
 			},
 			args: []string{"--exe", midExe},
 			code: 0, check: "size", result: "warn", detail: "<httpRuntime maxRequestLength=",
@@ -200,7 +254,7 @@ func TestDoctor(t *testing.T) {
 		{
 			name: "no challenge offered",
 			url: func(t *testing.T) string {
-				return emulator.StartT(t, emulator.Config{Users: users, Auth: "none"}).URL()
+				return emulatortest.Start(t, emulator.Config{Users: users, Auth: "none"}).URL()
 			},
 			code: 3, check: "auth offered", result: "fail", detail: "without offering",
 		},
@@ -212,7 +266,11 @@ func TestDoctor(t *testing.T) {
 			if tt.password != "" {
 				e["WCDEPLOY_PASSWORD"] = tt.password
 			}
-			args := append([]string{"doctor", "--json", "--url", tt.url(t), "--user", "deploy", "--flavor", "module"}, tt.args...)
+			flavor := tt.flavor
+			if flavor == "" {
+				flavor = "module"
+			}
+			args := append([]string{"doctor", "--json", "--url", tt.url(t), "--user", "deploy", "--flavor", flavor}, tt.args...)
 			r := runCLI(t, e, args...)
 			if strings.Contains(r.out, tt.password) && tt.password != "" {
 				t.Fatalf("the password appeared in the output")
@@ -224,14 +282,15 @@ func TestDoctor(t *testing.T) {
 			if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
 				t.Fatalf("stdout is not one JSON document: %v\n%s", err, r.out)
 			}
-			if doc.OK != (tt.code == 0) || doc.Servers[0].OK != (tt.code == 0) {
+			serverOK := tt.code == 0 || tt.check == "exe" // the EXE fails the run, not the server
+			if doc.OK != (tt.code == 0) || doc.Servers[0].OK != serverOK {
 				t.Errorf("ok = %v/%v with exit %d", doc.OK, doc.Servers[0].OK, tt.code)
 			}
 			c := checkOf(t, doc, tt.check)
 			if c.Result != tt.result || !strings.Contains(c.Detail+"\n"+c.Fix, tt.detail) {
 				t.Errorf("%s check = %+v, want %s with %q", tt.check, c, tt.result, tt.detail)
 			}
-			if tt.code == 0 {
+			if serverOK {
 				s := doc.Servers[0]
 				if s.Version == "" || !strings.HasSuffix(s.ExeFile, "WcDemo.exe") || !strings.HasSuffix(s.UpdateFile, "WcDemo_Update.exe") {
 					t.Errorf("status page data missing: version %q, exe %q, update %q", s.Version, s.ExeFile, s.UpdateFile)
@@ -247,7 +306,7 @@ func TestDoctor(t *testing.T) {
 // TestDoctorChangesNothing runs doctor against a server and checks that it
 // only read pages: no upload, no swap, the EXE untouched.
 func TestDoctorChangesNothing(t *testing.T) {
-	srv := emulator.StartT(t, emulator.Config{Users: map[string]string{"deploy": testPassword}, Auth: "both"})
+	srv := emulatortest.Start(t, emulator.Config{Users: map[string]string{"deploy": testPassword}, Auth: "both"})
 	before := srv.ExeVersion()
 	r := runCLI(t, newEnv(t), "doctor", "--url", srv.URL(), "--user", "deploy", "--flavor", "module")
 	if r.code != 0 {
@@ -272,7 +331,7 @@ func TestDoctorChangesNothing(t *testing.T) {
 // table still reports the healthy one.
 func TestDoctorManyServers(t *testing.T) {
 	users := map[string]string{"deploy": testPassword}
-	good := emulator.StartT(t, emulator.Config{Users: users, Auth: "basic"})
+	good := emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic"})
 	cfg := filepath.Join(t.TempDir(), "wcdeploy.yaml")
 	body := "profiles:\n  prod:\n    username: deploy\n    flavor: module\n    servers:\n" +
 		"      - {name: good, url: \"" + good.URL() + "\"}\n" +
@@ -286,5 +345,61 @@ func TestDoctorManyServers(t *testing.T) {
 	}
 	if !strings.Contains(r.out, "1 of 2 servers would fail a deploy") || !strings.Contains(r.out, "good  ") {
 		t.Errorf("unexpected table:\n%s", r.out)
+	}
+}
+
+// TestDoctorGolden is the issue's case through the command, in both forms:
+// a 31 MB EXE, a server with the stock limit (deploy's preflight stops it)
+// and one that raised it.
+func TestDoctorGolden(t *testing.T) {
+	users := map[string]string{"deploy": testPassword}
+	build := t.TempDir()
+	exe := filepath.Join(build, "Shop.exe")
+	if err := sampleexe.WriteFile(exe, sampleexe.Options{FileVersion: "2.0.0.0", Size: 31_000_000, Seed: 6}); err != nil {
+		t.Fatal(err)
+	}
+	dir1, dir2 := t.TempDir(), t.TempDir()
+	stock := emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic", Dir: dir1})
+	raised := emulatortest.Start(t, emulator.Config{Users: users, Auth: "basic", Dir: dir2, MaxRequestBytes: 64 << 20})
+	host := func(s *emulator.Server) string {
+		u, err := url.Parse(s.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Host
+	}
+	cfg := filepath.Join(t.TempDir(), "wcdeploy.yaml")
+	body := "profiles:\n  prod:\n    username: deploy\n    flavor: module\n    exe: '" + exe + "'\n    servers:\n" +
+		"      - {name: web1, url: '" + stock.URL() + "'}\n" +
+		"      - {name: web2, url: '" + raised.URL() + "'}\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hide := strings.NewReplacer(build, "BUILD", dir1, "WEB1", dir2, "WEB2", host(stock), "127.0.0.1:PORT1", host(raised), "127.0.0.1:PORT2")
+	for name, args := range map[string][]string{"doctor-table": nil, "doctor-json": {"--json"}} {
+		r := runCLI(t, newEnv(t), append([]string{"doctor", "--config", cfg}, args...)...)
+		if r.code != 4 {
+			t.Fatalf("%s: exit %d, want 4\n%s\n%s", name, r.code, r.out, r.errOut)
+		}
+		golden.Assert(t, name, []byte(hide.Replace(r.out)))
+	}
+
+	// deploy's preflight stops the server doctor failed, with the same
+	// values, and only that one.
+	r := runCLI(t, newEnv(t), "deploy", "--config", cfg, "--dry-run", "--json", "--skip-unreachable")
+	var rep struct {
+		Servers []struct {
+			Name  string `json:"name"`
+			Error string `json:"error"`
+		} `json:"servers"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &rep); err != nil || len(rep.Servers) != 2 {
+		t.Fatalf("deploy --dry-run --json: %v\n%s\n%s", err, r.out, r.errOut)
+	}
+	if e := rep.Servers[0].Error; !strings.Contains(e, `maxAllowedContentLength="38797312"`) || !strings.Contains(e, `maxRequestLength="37888"`) {
+		t.Errorf("deploy's preflight on web1: %q, want the values doctor gave", e)
+	}
+	if e := rep.Servers[1].Error; e != "" {
+		t.Errorf("deploy's preflight stopped web2, which doctor called ready: %s", e)
 	}
 }

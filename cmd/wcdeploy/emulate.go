@@ -4,12 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,8 +16,6 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 )
-
-func init() { extraCommands = append(extraCommands, newEmulateCmd) }
 
 type emulateOptions struct {
 	listen          string
@@ -37,7 +34,8 @@ type emulateOptions struct {
 	template        string
 	exeName         string
 
-	// stop ends the server in tests; nil means Ctrl-C/SIGTERM.
+	// stop ends the server in tests; nil means when the command's context
+	// ends (Ctrl-C, SIGTERM).
 	stop <-chan struct{}
 	// ready receives the base URL once listening (tests).
 	ready func(url string)
@@ -92,6 +90,45 @@ func runEmulate(ctx context.Context, a *app, o *emulateOptions) error {
 		defer logMu.Unlock()
 		a.logf(format, args...)
 	}
+	s, err := emulator.New(emulatorConfig(o, users, logf))
+	if err != nil {
+		return exitcode.New(exitcode.Usage, err)
+	}
+	l, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		s.Close()
+		return exitcode.New(exitcode.Usage, fmt.Errorf("cannot listen on %s: %w (choose another --listen address)", o.listen, err))
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(l) }()
+	for s.URL() == "" {
+		time.Sleep(time.Millisecond)
+	}
+	printEmulator(a.out(), s, users)
+	if o.ready != nil {
+		o.ready(s.URL())
+	}
+	stop := o.stop
+	if stop == nil {
+		stop = ctx.Done()
+	}
+	select {
+	case <-stop:
+		err := s.Close()
+		logf("emulator stopped")
+		return err
+	case err := <-served:
+		s.Close()
+		if err != nil {
+			return fmt.Errorf("the emulator stopped: %w", err)
+		}
+		return nil
+	}
+}
+
+// emulatorConfig maps the flags to the emulator's settings; every request
+// is logged with logf.
+func emulatorConfig(o *emulateOptions, users map[string]string, logf func(string, ...any)) emulator.Config {
 	cfg := emulator.Config{
 		Flavor: emulator.Flavor(o.flavor), Users: users, Auth: o.auth,
 		AdminAccount: o.adminAccount, AdminAccountSet: true, Domain: o.domain,
@@ -113,65 +150,25 @@ func runEmulate(ctx context.Context, a *app, o *emulateOptions) error {
 	if o.swapDelay == 0 {
 		cfg.SwapDelay = -1 // an explicit 0 means no wait
 	}
-	s, err := emulator.New(cfg)
-	if err != nil {
-		return exitcode.New(exitcode.Usage, err)
-	}
-	l, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		s.Close()
-		return exitcode.New(exitcode.Usage, fmt.Errorf("cannot listen on %s: %w (choose another --listen address)", o.listen, err))
-	}
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(l) }()
-	for s.URL() == "" {
-		time.Sleep(time.Millisecond)
-	}
+	return cfg
+}
+
+// printEmulator says where the emulator listens and what it serves.
+func printEmulator(w io.Writer, s *emulator.Server, users map[string]string) {
 	base := s.URL()
 	cf := s.Config()
-	fmt.Fprintf(a.out(), "Web Connection emulator (%s) listening on %s\n", cf.Flavor, base)
+	fmt.Fprintf(w, "Web Connection emulator (%s) listening on %s\n", cf.Flavor, base)
 	upload, update, status := base+"UploadExe.wc", base+"UpdateExe.wc", base+"ModuleAdministration.wc"
 	if cf.Flavor == emulator.ISAPI {
 		upload, update, status = base+"wc.wc?wwMaint~FileUpload", base+"wc.wc?_maintain~UpdateExe", base+"wc.wc?_maintain~ShowStatus"
 	}
-	fmt.Fprintf(a.out(), "  upload:  %s\n  update:  %s\n  status:  %s\n", upload, update, status)
-	fmt.Fprintf(a.out(), "  ExeFile: %s (FileVersion %s)\n  UpdateFile: %s\n", s.ExePath(), s.ExeVersion(), s.UpdatePath())
+	fmt.Fprintf(w, "  upload:  %s\n  update:  %s\n  status:  %s\n", upload, update, status)
+	fmt.Fprintf(w, "  ExeFile: %s (FileVersion %s)\n  UpdateFile: %s\n", s.ExePath(), s.ExeVersion(), s.UpdatePath())
 	names := make([]string, 0, len(users))
 	for n := range users {
 		names = append(names, n)
 	}
-	fmt.Fprintf(a.out(), "  auth: %s, users: %s, AdminAccount: %q\n", cf.Auth, strings.Join(names, ", "), cf.AdminAccount)
-	if o.ready != nil {
-		o.ready(base)
-	}
-
-	stop := o.stop
-	if stop == nil {
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-		defer signal.Stop(sig)
-		ch := make(chan struct{})
-		go func() {
-			select {
-			case <-sig:
-			case <-ctx.Done():
-			}
-			close(ch)
-		}()
-		stop = ch
-	}
-	select {
-	case <-stop:
-		err := s.Close()
-		logf("emulator stopped")
-		return err
-	case err := <-served:
-		s.Close()
-		if err != nil {
-			return fmt.Errorf("the emulator stopped: %w", err)
-		}
-		return nil
-	}
+	fmt.Fprintf(w, "  auth: %s, users: %s, AdminAccount: %q\n", cf.Auth, strings.Join(names, ", "), cf.AdminAccount)
 }
 
 // checkListen keeps the emulator on loopback unless told otherwise: it

@@ -37,7 +37,7 @@ func TestEmulateServesAndLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, out, errOut := ui.Test("")
-	a := &app{io: s, getenv: func(string) string { return "" }}
+	a := &app{deps: systemDeps(s, func(string) string { return "" })}
 	stop := make(chan struct{})
 	urls := make(chan string, 1)
 	o := &emulateOptions{

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 )
 
 // wcPage is a Web Connection admin page in the module's fallback template
@@ -154,7 +155,7 @@ func TestFaultMatrix(t *testing.T) {
 				t.Cleanup(func() { _ = s.Close() })
 				srv, url = s, s.URL()
 			default:
-				srv = emulator.StartT(t, cfg)
+				srv = emulatortest.Start(t, cfg)
 				url = srv.URL()
 			}
 			if c.fault != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 )
@@ -56,7 +57,7 @@ func startFleet(t *testing.T, n int, rolloutYAML string, cfg func(i int, c *emul
 		if cfg != nil {
 			cfg(i, &c)
 		}
-		srv := emulator.StartT(t, c)
+		srv := emulatortest.Start(t, c)
 		if seen[srv.URL()] {
 			t.Fatalf("two emulators share %s", srv.URL())
 		}

@@ -2,31 +2,25 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/wcdeploy/wcdeploy/internal/output"
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
+	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
-
-func init() { extraCommands = append(extraCommands, newLoginCmd, newLogoutCmd) }
 
 type loginOptions struct {
 	req      credentials.Request
 	noVerify bool
-	keyring  credentials.Keyring
 }
 
 func newLoginCmd(a *app) *cobra.Command {
-	return loginCmd(a, &loginOptions{keyring: credentials.SystemKeyring()})
-}
-
-func loginCmd(a *app, o *loginOptions) *cobra.Command {
+	o := &loginOptions{}
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Store the password for the profile's servers in the OS keychain",
@@ -51,9 +45,6 @@ password. The password is typed at a prompt without echo, or given with
 }
 
 func runLogin(ctx context.Context, a *app, o *loginOptions, fs *pflag.FlagSet) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	p, hosts, err := credentialProfile(a, fs)
 	if err != nil {
 		return err
@@ -62,7 +53,7 @@ func runLogin(ctx context.Context, a *app, o *loginOptions, fs *pflag.FlagSet) e
 		return exitcode.Errorf(exitcode.Usage, "no terminal to type the password on: pipe it with --password-stdin or pass --password-file")
 	}
 	first := p.Servers[0]
-	req, err := credentialRequest(p, first, o.req)
+	req, err := deploy.CredentialRequest(p, first, o.req)
 	if err != nil {
 		return err
 	}
@@ -77,25 +68,14 @@ func runLogin(ctx context.Context, a *app, o *loginOptions, fs *pflag.FlagSet) e
 	verified := ""
 	if !o.noVerify {
 		warnInsecure(a, p)
-		c, err := transport.New(first.URL, transportOptions(p, cred.Password))
-		if err != nil {
-			return err
-		}
-		defer c.CloseIdleConnections()
-		page := first.StatusURL
-		if page == "" {
-			page = first.URL
-		}
-		vctx, cancel := context.WithTimeout(ctx, p.Timeouts.Status)
-		defer cancel()
-		if err := transport.Login(vctx, c, page); err != nil {
+		if err := deploy.CheckLogin(ctx, p, first, cred.Password, a.newClient); err != nil {
 			return fmt.Errorf("%s: the password was not stored: %w", first.Name, err)
 		}
 		verified = first.Name
 		a.logf("Logged in to %s as %s.", first.Name, p.Username)
 	}
 
-	r := newResolver(a, p, o.keyring)
+	r := newResolver(a, p, a.keyring)
 	var stored []string
 	for _, h := range hosts {
 		if err := r.Store(ctx, credentials.Request{User: p.Username, Host: h}, cred.Password); err != nil {
@@ -108,25 +88,12 @@ func runLogin(ctx context.Context, a *app, o *loginOptions, fs *pflag.FlagSet) e
 		a.logf("Stored the password of %s for %s in the OS keychain.", p.Username, h)
 	}
 	if a.jsonOut {
-		return writeJSON(a, struct {
-			Profile  string   `json:"profile"`
-			User     string   `json:"user"`
-			Verified string   `json:"verified_on,omitempty"`
-			Stored   []string `json:"stored"`
-		}{p.Name, p.Username, verified, stored})
+		return output.JSON(a.out(), LoginResult{p.Name, p.Username, verified, stored})
 	}
 	return nil
 }
 
-type logoutOptions struct {
-	keyring credentials.Keyring
-}
-
 func newLogoutCmd(a *app) *cobra.Command {
-	return logoutCmd(a, &logoutOptions{keyring: credentials.SystemKeyring()})
-}
-
-func logoutCmd(a *app, o *logoutOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logout",
 		Short: "Delete the stored password for the profile's servers from the OS keychain",
@@ -136,22 +103,19 @@ for every server host. Hosts with nothing stored are listed, not an error.`,
   wcdeploy logout --profile production --server web2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLogout(cmd.Context(), a, o, cmd.Flags())
+			return runLogout(cmd.Context(), a, cmd.Flags())
 		},
 	}
 	addProfileFlags(cmd.Flags())
 	return cmd
 }
 
-func runLogout(ctx context.Context, a *app, o *logoutOptions, fs *pflag.FlagSet) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
+func runLogout(ctx context.Context, a *app, fs *pflag.FlagSet) error {
 	p, hosts, err := credentialProfile(a, fs)
 	if err != nil {
 		return err
 	}
-	r := newResolver(a, p, o.keyring)
+	r := newResolver(a, p, a.keyring)
 	removed, none := []string{}, []string{}
 	for _, h := range hosts {
 		err := r.Forget(ctx, credentials.Request{User: p.Username, Host: h})
@@ -167,18 +131,23 @@ func runLogout(ctx context.Context, a *app, o *logoutOptions, fs *pflag.FlagSet)
 		}
 	}
 	if a.jsonOut {
-		return writeJSON(a, struct {
-			Profile   string   `json:"profile"`
-			User      string   `json:"user"`
-			Removed   []string `json:"removed"`
-			NotStored []string `json:"not_stored"`
-		}{p.Name, p.Username, removed, none})
+		return output.JSON(a.out(), LogoutResult{p.Name, p.Username, removed, none})
 	}
 	return nil
 }
 
-func writeJSON(a *app, v any) error {
-	enc := json.NewEncoder(a.out())
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+// LoginResult is the document 'wcdeploy login --json' prints.
+type LoginResult struct {
+	Profile  string   `json:"profile"`
+	User     string   `json:"user"`
+	Verified string   `json:"verified_on,omitempty"`
+	Stored   []string `json:"stored"`
+}
+
+// LogoutResult is the document 'wcdeploy logout --json' prints.
+type LogoutResult struct {
+	Profile   string   `json:"profile"`
+	User      string   `json:"user"`
+	Removed   []string `json:"removed"`
+	NotStored []string `json:"not_stored"`
 }

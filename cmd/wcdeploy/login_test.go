@@ -9,10 +9,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
@@ -56,26 +55,18 @@ func (m *memKeyring) Delete(service, account string) error {
 	return nil
 }
 
-// credRun runs the command line like run does, with the credential
-// commands wired to kr instead of the OS keychain.
+// credRun runs the command line like run does, with the OS keychain
+// replaced by kr.
 func credRun(t *testing.T, s *ui.Streams, getenv func(string) string, kr credentials.Keyring, args ...string) (exitcode.Code, error) {
 	t.Helper()
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	a := &app{io: s, getenv: getenv}
-	root := newRootCmd(a)
-	for _, c := range root.Commands() {
-		switch c.Name() {
-		case "login", "logout", "auth":
-			root.RemoveCommand(c)
-		}
-	}
-	auth := &cobra.Command{Use: "auth"}
-	auth.AddCommand(authStatusCmd(a, &authStatusOptions{keyring: kr}))
-	root.AddCommand(loginCmd(a, &loginOptions{keyring: kr}), logoutCmd(a, &logoutOptions{keyring: kr}), auth)
+	d := systemDeps(s, getenv)
+	d.keyring = kr
+	root := newRootCmd(&app{deps: d})
 	root.SetArgs(args)
-	err := root.Execute()
+	err := root.ExecuteContext(t.Context())
 	return exitcode.Of(err), err
 }
 
@@ -120,7 +111,7 @@ func noPassword(t *testing.T, outs ...string) {
 }
 
 func TestLoginVerifiesThenStoresPerHost(t *testing.T) {
-	em := emulator.StartT(t, emulator.Config{Auth: emulator.AuthNTLM, Domain: "WCEMU", Users: map[string]string{`WCEMU\deploy`: loginPW}})
+	em := emulatortest.Start(t, emulator.Config{Auth: emulator.AuthNTLM, Domain: "WCEMU", Users: map[string]string{`WCEMU\deploy`: loginPW}})
 	cfg := twoServerConfig(t, em)
 	kr := &memKeyring{entries: map[string]string{}}
 
@@ -166,7 +157,7 @@ func TestLoginVerifiesThenStoresPerHost(t *testing.T) {
 }
 
 func TestLoginRefusedStoresNothing(t *testing.T) {
-	em := emulator.StartT(t, emulator.Config{Auth: emulator.AuthBoth, Domain: "WCEMU", Users: map[string]string{`WCEMU\deploy`: "other"}})
+	em := emulatortest.Start(t, emulator.Config{Auth: emulator.AuthBoth, Domain: "WCEMU", Users: map[string]string{`WCEMU\deploy`: "other"}})
 	kr := &memKeyring{entries: map[string]string{}}
 	s, out, errOut := ui.Test(loginPW + "\n")
 	code, err := credRun(t, s, nil, kr, "login", "--config", twoServerConfig(t, em), "--password-stdin")
@@ -180,7 +171,7 @@ func TestLoginRefusedStoresNothing(t *testing.T) {
 }
 
 func TestLoginPrompt(t *testing.T) {
-	em := emulator.StartT(t, emulator.Config{Auth: emulator.AuthBasic, Users: map[string]string{`deploy`: loginPW}})
+	em := emulatortest.Start(t, emulator.Config{Auth: emulator.AuthBasic, Users: map[string]string{`deploy`: loginPW}})
 	kr := &memKeyring{entries: map[string]string{}}
 	s, out, errOut := ui.Test("")
 	s.InTTY, s.ErrTTY = true, true

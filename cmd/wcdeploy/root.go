@@ -4,20 +4,46 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wcdeploy/wcdeploy/internal/completion"
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
+	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/journal"
+	"github.com/wcdeploy/wcdeploy/pkg/transport"
 	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
 
-// app holds what every command shares: the streams, the environment and the
-// global flags. Commands get it explicitly; there is no global state.
+// deps are what commands take from outside the process. run fills them
+// with the system's; a test replaces any of them, so no command needs the
+// OS.
+type deps struct {
+	io      *ui.Streams
+	getenv  func(string) string
+	keyring credentials.Keyring
+	// newClient builds the HTTP client for one server.
+	newClient deploy.NewClientFunc
+	// getwd is the folder relative paths start at.
+	getwd func() (string, error)
+	// now is the clock (certificate expiry, for one).
+	now  func() time.Time
+	goos string
+}
+
+func systemDeps(s *ui.Streams, getenv func(string) string) deps {
+	return deps{io: s, getenv: getenv, keyring: credentials.SystemKeyring(), newClient: transport.New, getwd: os.Getwd, now: time.Now, goos: runtime.GOOS}
+}
+
+// app is what every command shares: the dependencies and the global flags.
+// Commands get it explicitly; there is no package-level state.
 type app struct {
-	io     *ui.Streams
-	getenv func(string) string
+	deps
 
 	// global flags
 	configPath string
@@ -34,29 +60,6 @@ type app struct {
 	// reached is set once a command's own code runs, so errors before that
 	// (bad flags, bad arguments) are usage errors.
 	reached bool
-}
-
-// run executes the command line and returns the process exit code. The error
-// is printed once, here.
-func run(args []string, s *ui.Streams, getenv func(string) string) int {
-	a := &app{io: s, getenv: getenv}
-	root := newRootCmd(a)
-	root.SetArgs(args)
-	err := root.Execute()
-	if err != nil && !a.reached {
-		var coded *exitcode.Error
-		if !errors.As(err, &coded) {
-			err = exitcode.New(exitcode.Usage, err)
-		}
-	}
-	code := exitcode.Of(err)
-	if err != nil && !errors.Is(err, errReported) {
-		fmt.Fprintf(s.Err, "wcdeploy: %s\n", err)
-		if code == exitcode.Usage && !a.reached {
-			fmt.Fprintf(s.Err, "Run 'wcdeploy --help' for usage.\n")
-		}
-	}
-	return int(code)
 }
 
 // errReported marks an error whose message the command already printed (for
@@ -102,20 +105,32 @@ swaps it in, and verifies that the server now runs exactly that build.`,
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "print each request and step")
 	pf.BoolVar(&a.noColor, "no-color", false, "no colour (also NO_COLOR=1)")
 
-	root.AddCommand(newVersionCmd(a))
-	for _, add := range extraCommands {
-		root.AddCommand(add(a))
-	}
-	for _, hook := range completionHooks {
-		hook(a, root)
-	}
+	root.AddCommand(
+		newVersionCmd(a),
+		newInitCmd(a),
+		newLoginCmd(a),
+		newLogoutCmd(a),
+		newAuthCmd(a),
+		newDoctorCmd(a),
+		newStatusCmd(a),
+		newDeployCmd(a),
+		newRollbackCmd(a),
+		newHistoryCmd(a),
+		newDemoCmd(a),
+		newEmulateCmd(a),
+		newSampleExeCmd(a),
+		newGenDocsCmd(a),
+	)
+	completion.Register(root, completion.Source{ // needs every command in place
+		ConfigPath: func() string { return a.configPath },
+		Profile:    func() string { return a.profile },
+		Getenv:     a.getenv,
+		Getwd:      a.getwd,
+	})
 	return root
 }
 
-// extraCommands lets each command file register itself.
-var extraCommands []func(*app) *cobra.Command
-
-// out and errOut are the streams commands write to.
+// out is the stream results go to.
 func (a *app) out() io.Writer { return a.io.Out }
 
 // logf writes a progress or information line to stderr unless --quiet.
@@ -128,4 +143,18 @@ func (a *app) logf(format string, args ...any) {
 		msg += "\n"
 	}
 	fmt.Fprint(a.io.Err, msg)
+}
+
+// warnf writes a warning to stderr, even with --quiet.
+func (a *app) warnf(format string, args ...any) {
+	fmt.Fprintf(a.io.Err, "warning: "+format+"\n", args...)
+}
+
+// journal opens the local journal of runs.
+func (a *app) journal() (*journal.Journal, error) {
+	dir, err := journal.DefaultDir(a.getenv, a.goos)
+	if err != nil {
+		return nil, exitcode.New(exitcode.Usage, err)
+	}
+	return journal.Open(dir), nil
 }

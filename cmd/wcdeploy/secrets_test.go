@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
 
@@ -62,7 +63,7 @@ func TestKeychainLoginDeployLogout(t *testing.T) {
 		}
 		t.Skip("needs the Secret Service: run bash scripts/test.sh")
 	}
-	srv := emulator.StartT(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic",
+	srv := emulatortest.Start(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic",
 		Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0"})
 	project := t.TempDir()
 	e := newEnv(t)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 )
 
@@ -135,7 +136,7 @@ func signalServer(t *testing.T, cfg emulator.Config) *emulator.Server {
 	cfg.Flavor, cfg.Auth, cfg.InitialVersion = emulator.Module715, "basic", "1.0.0.0"
 	cfg.Users = map[string]string{"deploy": testPassword}
 	cfg.MaxRequestBytes = 1 << 30
-	return emulator.StartT(t, cfg)
+	return emulatortest.Start(t, cfg)
 }
 
 func TestSIGINTDuringUpload(t *testing.T) {

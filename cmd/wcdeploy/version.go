@@ -1,12 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wcdeploy/wcdeploy/internal/buildinfo"
+	"github.com/wcdeploy/wcdeploy/internal/output"
 )
 
 // Set by the release build: -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -16,44 +16,15 @@ var (
 	date    = ""
 )
 
-type versionInfo struct {
-	Version string `json:"version"`
-	Commit  string `json:"commit"`
-	Date    string `json:"date"`
-	Go      string `json:"go"`
-	OS      string `json:"os"`
-	Arch    string `json:"arch"`
-}
-
-func currentVersion() versionInfo {
-	v := versionInfo{Version: version, Commit: commit, Date: date, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			switch {
-			case s.Key == "vcs.revision" && v.Commit == "":
-				v.Commit = s.Value
-			case s.Key == "vcs.time" && v.Date == "":
-				v.Date = s.Value
-			}
-		}
-		if v.Version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v.Version = bi.Main.Version
-		}
-	}
-	return v
-}
-
 func newVersionCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and build date",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := currentVersion()
+			v := buildinfo.Read(version, commit, date)
 			if a.jsonOut {
-				enc := json.NewEncoder(a.out())
-				enc.SetIndent("", "  ")
-				return enc.Encode(v)
+				return output.JSON(a.out(), v)
 			}
 			fmt.Fprintf(a.out(), "wcdeploy %s\n", v.Version)
 			if v.Commit != "" {

@@ -128,13 +128,16 @@ func (f *Farm) Rollout(ctx context.Context, h config.Hooks, rate int, obs rollou
 	p := f.Profile
 	p.Rollout.Hooks = h
 	health := []config.Health{{URL: "default.wc", Status: http.StatusOK, Timeout: 5 * time.Second, Retries: 10, Interval: 200 * time.Millisecond}}
-	steps := deploy.New(deploy.Options{
+	steps, err := deploy.New(deploy.Options{
 		Build: f.Build,
 		Client: func(t rollout.Target) (*http.Client, error) {
 			return transport.New(t.URL, transport.Options{Auth: transport.AuthBasic, User: User, Password: Password})
 		},
-		Retries: 1, Backoff: 50 * time.Millisecond, SwapTimeout: 60 * time.Second, Health: health,
+		Retries: 1, Backoff: 50 * time.Millisecond, SwapTimeout: 60 * time.Second, StatusTimeout: 10 * time.Second, Health: health,
 	})
+	if err != nil {
+		return nil, err
+	}
 	plan := rollout.Plan{Build: f.Build, Targets: deploy.Targets(p), Parallel: 1, Canary: 1,
 		InterruptGrace: 30 * time.Second}
 	plan.Hooks = hooks.New(p, hooks.RunInfo{

@@ -15,6 +15,7 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
@@ -211,7 +212,7 @@ func TestStickyBalancerKeepsOneNode(t *testing.T) {
 	}
 	target := rollout.Target{Name: "farm", URL: f.Lab.StickyURL, Flavor: config.FlavorModule, UploadURL: up, UpdateURL: upd, StatusURL: st}
 	run := func(jar bool) *rollout.Report {
-		steps := deploy.New(deploy.Options{Build: f.Build, Retries: 0, SwapTimeout: 30 * time.Second,
+		steps, err := deploy.New(deploy.Options{Build: f.Build, Retries: 0, SwapTimeout: 30 * time.Second, StatusTimeout: 10 * time.Second,
 			Client: func(t rollout.Target) (*http.Client, error) {
 				c, err := transport.New(t.URL, transport.Options{Auth: transport.AuthBasic, User: User, Password: Password})
 				if err == nil && !jar {
@@ -219,6 +220,9 @@ func TestStickyBalancerKeepsOneNode(t *testing.T) {
 				}
 				return c, err
 			}})
+		if err != nil {
+			t.Fatal(err)
+		}
 		return rollout.Run(context.Background(), rollout.Plan{Build: f.Build, Targets: []rollout.Target{target}, Parallel: 1, Force: true}, steps, nil)
 	}
 	if rep := run(false); rep.OK {
@@ -263,7 +267,7 @@ func TestLabStopsOnlyItsOwnHAProxy(t *testing.T) {
 	if err := Available(); err != nil {
 		t.Skipf("the load balancer lab needs HAProxy: %v", err)
 	}
-	em := emulator.StartT(t, emulator.Config{Auth: emulator.AuthNone})
+	em := emulatortest.Start(t, emulator.Config{Auth: emulator.AuthNone})
 	addr := strings.TrimSuffix(strings.TrimPrefix(em.URL(), "http://"), "/")
 	var labs [2]*Lab
 	var pids [2]int

@@ -30,6 +30,9 @@ type binding struct {
 	field func(*Profile) any // pointer to the field
 	// check returns "" when the value is fine, else what is wrong with it.
 	check func(v any) string
+	// parse, for text, turns the value into its one spelling (flavor
+	// module-7.15 is module) or says what is wrong with it.
+	parse func(string) (string, error)
 }
 
 // Env is the environment variable of the binding: WCDEPLOY_ and the flag
@@ -88,7 +91,7 @@ var bindings = []binding{
 	{key: "auth", flag: "auth", kind: kString, usage: "authentication: auto (from the server's challenge), basic or ntlm",
 		field: func(p *Profile) any { return &p.Auth }, check: oneOf(AuthAuto, AuthBasic, AuthNTLM)},
 	{key: "flavor", flag: "flavor", kind: kString, usage: "server flavor: module (IIS .NET module), webserver (Web Connection Web Server) or isapi (wc.dll)",
-		field: func(p *Profile) any { return &p.Flavor }, check: oneOf(FlavorModule, FlavorWebServer, FlavorISAPI)},
+		field: func(p *Profile) any { return &p.Flavor }, parse: ParseFlavor},
 	{key: "ca_file", flag: "ca-file", kind: kPath, usage: "PEM file of CA certificates to trust for HTTPS",
 		field: func(p *Profile) any { return &p.CAFile }},
 	{key: "insecure_skip_verify", flag: "insecure-skip-verify", kind: kBool, usage: "do not verify the server's TLS certificate (testing only)",
@@ -130,32 +133,6 @@ const (
 	flagServer    = "server"
 	flagGroup     = "group"
 	flagHealthURL = "health-url"
-)
-
-// Defaults returns the profile values used when nothing sets them.
-func Defaults() Profile {
-	return Profile{
-		Auth:   AuthAuto,
-		Flavor: FlavorModule,
-		Timeouts: Timeouts{
-			Connect:  10 * time.Second,
-			Response: 60 * time.Second,
-			Swap:     120 * time.Second,
-			Status:   30 * time.Second,
-			Keychain: 5 * time.Second,
-		},
-		Retries:     3,
-		Rollout:     Rollout{Parallel: 4, Canary: 1, MaxFailures: 0},
-		ArchiveKeep: 5,
-	}
-}
-
-// Health check defaults, for entries that leave fields out.
-const (
-	DefaultHealthStatus   = 200
-	DefaultHealthTimeout  = 10 * time.Second
-	DefaultHealthRetries  = 5
-	DefaultHealthInterval = 2 * time.Second
 )
 
 // AddFlags defines every profile-level flag on fs, plus the flags that build

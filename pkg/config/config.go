@@ -221,7 +221,7 @@ func loadFrom(o Options, dir, path string, read func() (*fileData, error)) (*Loa
 	}
 	m := &merger{
 		file: path, profile: name, cfgDir: ld.Dir, cwd: dir,
-		getenv: getenv, flags: o.Flags, sources: map[string]string{},
+		getenv: getenv, flags: o.Flags, sources: map[string]string{}, fd: ff,
 	}
 	var raw map[string]any
 	if ff != nil {

@@ -8,10 +8,6 @@ import (
 	"time"
 )
 
-// DefaultHookTimeout bounds one hook when rollout.hooks.timeout is not set
-// (Hooks.Timeout 0).
-const DefaultHookTimeout = 60 * time.Second
-
 // Hook is one user command: a command line for the platform's shell
 // (sh -c, cmd /C), or an argument list run without a shell.
 type Hook struct {

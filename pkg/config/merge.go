@@ -25,6 +25,7 @@ type merger struct {
 	getenv        func(string) string
 	flags         *pflag.FlagSet
 	sources       map[string]string // key -> where its value came from
+	fd            *fileData         // the file, for line numbers; nil without one
 }
 
 // layer says which layer a value came from.
@@ -37,8 +38,24 @@ const (
 	fromFlag
 )
 
-func (m *merger) fileKey(key string) string {
+func (m *merger) fileKey(key string) string { return m.fileKeyOn(key, key) }
+
+// fileKeyOn names key with the line lineKey is written on, when known.
+func (m *merger) fileKeyOn(key, lineKey string) string {
+	if l := m.fd.line(m.profile, lineKey); l > 0 {
+		return fmt.Sprintf("%s:%d: profile %q: %s", m.file, l, m.profile, key)
+	}
 	return fmt.Sprintf("%s: profile %q: %s", m.file, m.profile, key)
+}
+
+// strictKey names the item key for a decodeStrict error: on the unknown
+// key's line when that is what went wrong.
+func (m *merger) strictKey(key string, err error) string {
+	var uk *unknownKeyError
+	if errors.As(err, &uk) {
+		return m.fileKeyOn(key, key+"."+uk.key)
+	}
+	return m.fileKey(key)
 }
 
 // flagValue returns the flag's text when it was set on the command line.
@@ -116,7 +133,12 @@ func (m *merger) flatten(raw map[string]any) (map[string]any, error) {
 					return err
 				}
 			default:
-				return usageErr("%s: unknown key %q; known keys here: %s (see docs/configuration.md)", m.fileKey(full), full, strings.Join(knownAt(prefix, known), ", "))
+				here := knownAt(prefix, known)
+				hint := didYouMean(k, here)
+				if prefix == "" {
+					hint = profileKeyHint(k, here)
+				}
+				return usageErr("%s: unknown key %q%s; known keys here: %s (see docs/configuration.md)", m.fileKey(full), full, hint, strings.Join(here, ", "))
 			}
 		}
 		return nil
@@ -163,13 +185,19 @@ func (m *merger) build(raw map[string]any) (Profile, error) {
 		if err := setField(b.field(&p), b.kind, v); err != nil {
 			return p, usageErr("%s: %s", src, err)
 		}
+		if b.parse != nil {
+			ptr := b.field(&p).(*string)
+			if *ptr, err = b.parse(*ptr); err != nil {
+				return p, usageErr("%s: %s", src, err)
+			}
+		}
 		if b.kind == kPath {
 			ptr := b.field(&p).(*string)
 			base := m.cwd
 			if lay == fromFile {
 				base = m.cfgDir
 			}
-			*ptr = resolvePath(base, *ptr)
+			*ptr = LocalPath(base, *ptr)
 		}
 	}
 	for _, b := range bindings {
@@ -301,9 +329,11 @@ func toDuration(raw any) (time.Duration, error) {
 	return 0, fmt.Errorf("must be a duration such as 30s, not %s", describe(raw))
 }
 
-// resolvePath makes p absolute against base. Windows-style separators in a
-// shared config file work on every OS.
-func resolvePath(base, p string) string {
+// LocalPath is a path from a flag or a file as this OS opens it: '\' and '/'
+// both separate folders (deploy\bld_App.prg works on Linux too), and a
+// relative path is joined to base (left relative when base is ""). Drive and
+// UNC paths are kept as written.
+func LocalPath(base, p string) string {
 	if p == "" {
 		return ""
 	}
@@ -389,8 +419,7 @@ func (m *merger) health(raw any) ([]Health, error) {
 			if err := checkHealthURL(u); err != nil {
 				return nil, usageErr("%s: %s", src, err)
 			}
-			out = append(out, Health{URL: u, Status: DefaultHealthStatus, Timeout: DefaultHealthTimeout,
-				Retries: DefaultHealthRetries, Interval: DefaultHealthInterval})
+			out = append(out, DefaultHealth(u))
 		}
 		return out, nil
 	}
@@ -406,25 +435,26 @@ func (m *merger) health(raw any) ([]Health, error) {
 		key := fmt.Sprintf("rollout.health[%d]", i)
 		var fh fileHealth
 		if err := decodeStrict(item, &fh); err != nil {
-			return nil, usageErr("%s: %s (keys: url, status, contains, timeout, interval, retries, auth)", m.fileKey(key), err)
+			return nil, usageErr("%s: %s; keys: url, status, contains, timeout, interval, retries, auth", m.strictKey(key, err), err)
 		}
-		h := Health{URL: strings.TrimSpace(fh.URL), Status: DefaultHealthStatus, Contains: fh.Contains,
-			Timeout: DefaultHealthTimeout, Retries: DefaultHealthRetries, Interval: DefaultHealthInterval, Auth: fh.Auth}
+		h := DefaultHealth(strings.TrimSpace(fh.URL))
+		h.Contains = fh.Contains
+		h.Auth = fh.Auth
 		if h.URL == "" {
-			return nil, usageErr("%s.url: is required (absolute, or relative to the server URL, e.g. default.wc)", m.fileKey(key))
+			return nil, usageErr("%s: is required (absolute, or relative to the server URL, e.g. default.wc)", m.fileKeyOn(key+".url", key))
 		}
 		if err := checkHealthURL(h.URL); err != nil {
-			return nil, usageErr("%s.url: %s", m.fileKey(key), err)
+			return nil, usageErr("%s: %s", m.fileKey(key+".url"), err)
 		}
 		if fh.Status != nil {
 			if *fh.Status < 100 || *fh.Status > 599 {
-				return nil, usageErr("%s.status: must be an HTTP status between 100 and 599, got %d", m.fileKey(key), *fh.Status)
+				return nil, usageErr("%s: must be an HTTP status between 100 and 599, got %d", m.fileKey(key+".status"), *fh.Status)
 			}
 			h.Status = *fh.Status
 		}
 		if fh.Retries != nil {
 			if *fh.Retries < 0 {
-				return nil, usageErr("%s.retries: must not be negative, got %d", m.fileKey(key), *fh.Retries)
+				return nil, usageErr("%s: must not be negative, got %d", m.fileKey(key+".retries"), *fh.Retries)
 			}
 			h.Retries = *fh.Retries
 		}
@@ -439,10 +469,10 @@ func (m *merger) health(raw any) ([]Health, error) {
 			}
 			v, err := toDuration(d.text)
 			if err != nil {
-				return nil, usageErr("%s.%s: %s", m.fileKey(key), d.name, err)
+				return nil, usageErr("%s: %s", m.fileKey(key+"."+d.name), err)
 			}
 			if v < 0 || (d.positive && v == 0) {
-				return nil, usageErr("%s.%s: must be a positive duration, got %s", m.fileKey(key), d.name, v)
+				return nil, usageErr("%s: must be a positive duration, got %s", m.fileKey(key+"."+d.name), v)
 			}
 			*d.into = v
 		}
@@ -473,9 +503,19 @@ func decodeStrict(in, out any) error {
 	}
 	if len(md.Unused) > 0 {
 		sort.Strings(md.Unused)
-		return fmt.Errorf("unknown key %q", md.Unused[0])
+		return &unknownKeyError{md.Unused[0], mapKeys(out)}
 	}
 	return nil
+}
+
+// unknownKeyError is a key decodeStrict does not know.
+type unknownKeyError struct {
+	key   string
+	known []string // the keys there are, for a suggestion
+}
+
+func (e *unknownKeyError) Error() string {
+	return fmt.Sprintf("unknown key %q%s", e.key, didYouMean(e.key, e.known))
 }
 
 func splitList(s string) []string {

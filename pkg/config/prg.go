@@ -40,9 +40,10 @@ const (
 	prgUsername = "WEB_USERNAME"
 )
 
-// ReadBuildScript parses the build script at path.
+// ReadBuildScript parses the build script at path. A path typed the Windows
+// way (deploy\bld_App.prg) is read on every OS, as exe: and --exe are.
 func ReadBuildScript(path string) (*BuildScript, error) {
-	f, err := os.Open(path)
+	f, err := os.Open(LocalPath("", path))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the build script: %w", err)
 	}
@@ -82,7 +83,13 @@ func ParseBuildScript(r io.Reader) (*BuildScript, error) {
 		if body, ok := commentBody(trimmed); ok {
 			// A commented-out assignment is an alternative the user may
 			// switch to: only the ISAPI upload link is worth keeping.
-			if name, expr, ok := parseAssignment(stripInlineComment(body)); ok && name == prgUpload {
+			// Both forms: "* HTTP_UPLOADURL = ..." and "* #DEFINE HTTP_UPLOADURL ...".
+			alt := strings.TrimSpace(stripInlineComment(body))
+			name, expr, ok := parseAssignment(alt)
+			if !ok {
+				name, expr, ok = parseDefine(alt)
+			}
+			if ok && name == prgUpload {
 				if v, ok := evalExpr(expr, vals); ok && isISAPIUpload(v) {
 					bs.ISAPIUploadURL = v
 				}
@@ -374,7 +381,7 @@ func (b *BuildScript) ExePath(scriptPath string) string {
 	if filepath.IsAbs(exe) {
 		return exe
 	}
-	return filepath.Join(filepath.Dir(scriptPath), exe)
+	return filepath.Join(filepath.Dir(LocalPath("", scriptPath)), exe)
 }
 
 // Server turns the script's links into a base URL and flavor, plus explicit

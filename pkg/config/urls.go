@@ -15,14 +15,16 @@ func DeriveURLs(flavor, base string) (upload, update, status string, err error) 
 	if err != nil {
 		return "", "", "", err
 	}
-	switch flavor {
-	case FlavorModule, FlavorWebServer:
-		return b + "UploadExe.wc", b + "UpdateExe.wc", b + "ModuleAdministration.wc", nil
-	case FlavorISAPI:
+	kind, err := ParseFlavor(flavor)
+	if err != nil {
+		return "", "", "", fmt.Errorf("unknown flavor: %w", err)
+	}
+	if kind == FlavorISAPI {
 		// wc.dll has no upload of its own: the FoxPro server's wwMaint takes it.
 		return b + "wc.wc?wwMaint~FileUpload", b + "wc.wc?_maintain~UpdateExe", b + "wc.wc?_maintain~ShowStatus", nil
 	}
-	return "", "", "", fmt.Errorf("unknown flavor %q: use module, webserver or isapi", flavor)
+	// The module and the Web Server share the links.
+	return b + "UploadExe.wc", b + "UpdateExe.wc", b + "ModuleAdministration.wc", nil
 }
 
 // NormalizeBaseURL checks an application's base URL and ends it with '/'.

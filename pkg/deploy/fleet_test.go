@@ -14,6 +14,7 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/peversion"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
@@ -52,7 +53,7 @@ func newFarm(tb testing.TB, n int, exeSize int64, cfg func(i int, c *emulator.Co
 		if cfg != nil {
 			cfg(i, &c)
 		}
-		srv := emulator.StartT(tb, c)
+		srv := emulatortest.Start(tb, c)
 		up, upd, st, err := config.DeriveURLs(config.FlavorModule, srv.URL())
 		if err != nil {
 			tb.Fatal(err)
@@ -64,15 +65,20 @@ func newFarm(tb testing.TB, n int, exeSize int64, cfg func(i int, c *emulator.Co
 		})
 	}
 	f.plan.Build = build
-	f.steps = deploy.New(deploy.Options{
+	steps, err := deploy.New(deploy.Options{
 		Build: build,
 		Client: func(t rollout.Target) (*http.Client, error) {
 			return transport.New(t.URL, transport.Options{Auth: "basic", User: "deploy", Password: password})
 		},
-		Retries:     1,
-		Backoff:     10 * time.Millisecond,
-		SwapTimeout: 30 * time.Second,
+		Retries:       1,
+		Backoff:       10 * time.Millisecond,
+		SwapTimeout:   30 * time.Second,
+		StatusTimeout: config.Defaults().Timeouts.Status,
 	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.steps = steps
 	return f
 }
 

@@ -3,9 +3,11 @@ package deploy
 import (
 	"errors"
 	"os"
+	"strings"
 
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/peversion"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 )
@@ -55,4 +57,103 @@ func Targets(p config.Profile) []rollout.Target {
 		})
 	}
 	return ts
+}
+
+// Choices are what the command line decides about one run, beside the
+// profile.
+type Choices struct {
+	Force           bool
+	SkipUnreachable bool
+	DryRun          bool
+	StageOnly       bool
+	// Source is the archived copy rollback and --resume read the build
+	// from (empty: the profile's exe).
+	Source string
+}
+
+// NewPlan is the plan of one run: the build read as ReadBuild reads it, the
+// profile's targets in order and its rollout settings.
+func NewPlan(p config.Profile, c Choices) (rollout.Plan, error) {
+	build, err := ReadBuild(p, c.Source)
+	if err != nil {
+		return rollout.Plan{}, err
+	}
+	return rollout.Plan{
+		Build:           build,
+		Targets:         Targets(p),
+		Parallel:        p.Rollout.Parallel,
+		Canary:          p.Rollout.Canary,
+		MaxFailures:     p.Rollout.MaxFailures,
+		Force:           c.Force,
+		SkipUnreachable: c.SkipUnreachable,
+		DryRun:          c.DryRun,
+		StageOnly:       c.StageOnly,
+	}, nil
+}
+
+// Earlier is a build of an earlier run that rollback or --resume deploys
+// again, from the local archive.
+type Earlier struct {
+	Run     journal.Entry
+	Archive string   // the archived EXE to read
+	Servers []string // for a resume: the servers the run did not verify
+}
+
+// Use points p at the earlier build: the archived bytes are read, while
+// reports and the journal keep the build's own name.
+func (e Earlier) Use(p *config.Profile, c *Choices) {
+	p.Exe = e.Run.Exe.Path
+	p.DLL = ""
+	c.Source = e.Archive
+}
+
+// RollbackTarget finds the build rollback goes back to: the run or version
+// to, or (to empty) the build before the profile's last successful run.
+func RollbackTarget(j *journal.Journal, profile, to string) (Earlier, error) {
+	var e journal.Entry
+	var err error
+	if to != "" {
+		e, err = j.Find(to)
+	} else {
+		e, err = j.PreviousBuild(profile)
+	}
+	if err != nil {
+		return Earlier{}, exitcode.New(exitcode.Usage, err)
+	}
+	path, err := j.Archived(e.Exe.SHA256)
+	if err != nil {
+		return Earlier{}, exitcode.New(exitcode.Usage, err)
+	}
+	return Earlier{Run: e, Archive: path}, nil
+}
+
+// Resume narrows p to the servers run runID did not verify and returns that
+// run's archived build.
+func Resume(j *journal.Journal, p *config.Profile, runID string) (Earlier, error) {
+	e, names, err := j.Unverified(runID)
+	if err != nil {
+		return Earlier{}, exitcode.New(exitcode.Usage, err)
+	}
+	if len(names) == 0 {
+		return Earlier{}, exitcode.Errorf(exitcode.Usage, "run %s left nothing to finish: every server was verified", e.ID)
+	}
+	path, err := j.Archived(e.Exe.SHA256)
+	if err != nil {
+		return Earlier{}, exitcode.New(exitcode.Usage, err)
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[strings.ToLower(n)] = true
+	}
+	var servers []config.Server
+	for _, s := range p.Servers {
+		if want[strings.ToLower(s.Name)] {
+			servers = append(servers, s)
+		}
+	}
+	if len(servers) == 0 {
+		return Earlier{}, exitcode.Errorf(exitcode.Usage, "run %s left %s unverified, but profile %q has none of them now", e.ID, strings.Join(names, ", "), p.Name)
+	}
+	p.Servers = servers
+	return Earlier{Run: e, Archive: path, Servers: names}, nil
 }

@@ -27,19 +27,21 @@ import (
 // keep-alive connection, so preflight, upload and swap share it.
 type ClientFunc func(t rollout.Target) (*http.Client, error)
 
-// Options configure the steps.
+// Options configure the steps. The values come from config.Profile, which
+// owns their defaults; New refuses a zero where none makes sense.
 type Options struct {
 	Build         rollout.Build
 	Client        ClientFunc
 	Retries       int           // upload retries on transient failures
-	Backoff       time.Duration // first retry delay (doubles)
+	Backoff       time.Duration // first retry delay (doubles); 0: DefaultBackoff
 	SwapTimeout   time.Duration // how long the swap request may take
 	StatusTimeout time.Duration // how long a status page request may take
 	Health        []config.Health
-	// AfterSwapRecheck re-reads the status page after the swap reply
-	// (on by default through New).
-	SkipStatusRecheck bool
 }
+
+// DefaultBackoff is the first wait before an upload retry. The profile has
+// no setting for it, so this is its one place.
+const DefaultBackoff = time.Second
 
 // Steps implements rollout.Steps.
 type Steps struct {
@@ -50,18 +52,39 @@ type Steps struct {
 
 var _ rollout.Steps = (*Steps)(nil)
 
-// New returns Steps with defaults filled in.
-func New(o Options) *Steps {
-	if o.SwapTimeout <= 0 {
-		o.SwapTimeout = 120 * time.Second
-	}
-	if o.StatusTimeout <= 0 {
-		o.StatusTimeout = 30 * time.Second
+// New returns the steps for o. It takes o's values as they are: a zero
+// timeout, health status or health timeout is an error, not a reason to
+// pick a number here.
+func New(o Options) (*Steps, error) {
+	if err := o.check(); err != nil {
+		return nil, exitcode.New(exitcode.Usage, err)
 	}
 	if o.Backoff <= 0 {
-		o.Backoff = time.Second
+		o.Backoff = DefaultBackoff
 	}
-	return &Steps{o: o, clients: map[string]*http.Client{}}
+	return &Steps{o: o, clients: map[string]*http.Client{}}, nil
+}
+
+func (o *Options) check() error {
+	switch {
+	case o.Client == nil:
+		return errors.New("deploy: no HTTP client for the servers")
+	case o.SwapTimeout <= 0:
+		return fmt.Errorf("timeouts.swap is %s: the swap request needs a positive timeout (the default is %s)", o.SwapTimeout, config.Defaults().Timeouts.Swap)
+	case o.StatusTimeout <= 0:
+		return fmt.Errorf("timeouts.status is %s: status page requests need a positive timeout (the default is %s)", o.StatusTimeout, config.Defaults().Timeouts.Status)
+	}
+	for i, h := range o.Health {
+		switch {
+		case h.Status < 100 || h.Status > 599:
+			return fmt.Errorf("rollout.health[%d].status is %d: set the HTTP status the check expects (the default is %d)", i, h.Status, config.DefaultHealthStatus)
+		case h.Timeout <= 0:
+			return fmt.Errorf("rollout.health[%d].timeout is %s: each check needs a positive timeout (the default is %s)", i, h.Timeout, config.DefaultHealthTimeout)
+		case h.Interval < 0 || h.Retries < 0:
+			return fmt.Errorf("rollout.health[%d]: interval %s and retries %d must not be negative", i, h.Interval, h.Retries)
+		}
+	}
+	return nil
 }
 
 func (s *Steps) client(t rollout.Target) (*http.Client, error) {
@@ -105,22 +128,9 @@ func (s *Steps) Preflight(ctx context.Context, t rollout.Target) (rollout.Runnin
 	return rollout.Running{Version: st.Version, Date: st.Date, ExeFile: st.ExeFile}, nil
 }
 
-// probeLimit finds, before anything changes, a server whose request size
-// limit is below an EXE larger than the default limits, so no server of a
-// fleet is staged while another one cannot take the build. The ISAPI
-// upload goes through the FoxPro server (wc.ini PostBufferLimit, 0 =
-// unlimited by default) and is not probed.
+// probeLimit is the preflight's size check (CheckSize, shared with doctor).
 func (s *Steps) probeLimit(ctx context.Context, c *http.Client, t rollout.Target) error {
-	if s.o.Build.Size <= uploader.DefaultRequestLimit || t.Flavor == "isapi" {
-		return nil
-	}
-	body, err := uploader.NewNamedBody(s.o.Build.File(), s.o.Build.DLLPath, s.o.Build.Path)
-	if err != nil {
-		return exitcode.New(exitcode.Usage, err)
-	}
-	n := body.Len()
-	body.Close()
-	return uploader.ProbeLimit(ctx, c, t.UploadURL, n, s.o.Build.Size)
+	return CheckSize(ctx, c, s.o.Build, t)
 }
 
 // preflightCode keeps auth failures (3) and maps every other preflight
@@ -154,6 +164,7 @@ func (s *Steps) Stage(ctx context.Context, t rollout.Target, progress func(int64
 	}
 	_, err = uploader.Upload(ctx, c, uploader.Options{
 		URL:     t.UploadURL,
+		Flavor:  t.Flavor,
 		ExePath: s.o.Build.File(),
 		Name:    s.o.Build.Path,
 		DLLPath: s.o.Build.DLLPath,
@@ -177,11 +188,15 @@ func (s *Steps) Swap(ctx context.Context, t rollout.Target) (rollout.Swapped, er
 	}
 	sw, err := swapper.Swap(ctx, c, t.UpdateURL, t.StatusURL, s.o.SwapTimeout)
 	var lost *swapper.LostReplyError
-	if errors.As(err, &lost) && lost.Status != nil && lost.Status.Version != "" &&
-		swapper.SameVersion(lost.Status.Version, s.o.Build.Version) {
-		// The reply was lost but the status page shows the new build: the
-		// swap happened. Verify goes on from the status page, not the reply.
-		return rollout.Swapped{}, nil
+	if errors.As(err, &lost) {
+		if lost.Status != nil && lost.Status.Version != "" && swapper.SameVersion(lost.Status.Version, s.o.Build.Version) {
+			// The reply was lost but the status page shows the new build:
+			// the swap happened. Verify goes on from the status page.
+			return rollout.Swapped{}, nil
+		}
+		// Whatever the status page showed a moment after the lost reply,
+		// the swap's own result is not known.
+		err = rollout.StateUnknown(err)
 	}
 	if err != nil {
 		return rollout.Swapped{}, named(t, err)
@@ -199,9 +214,6 @@ func (s *Steps) Verify(ctx context.Context, t rollout.Target, sw rollout.Swapped
 		got := &swapper.Swapped{Version: sw.Version, SizeKB: sw.SizeKB, Date: sw.Date}
 		if err := swapper.Verify(s.o.Build.Version, s.o.Build.Size, got); err != nil {
 			return run, named(t, err)
-		}
-		if s.o.SkipStatusRecheck {
-			return run, nil
 		}
 	}
 	c, err := s.client(t)
@@ -255,18 +267,6 @@ func (s *Steps) checkHealth(ctx context.Context, c *http.Client, t rollout.Targe
 	if err != nil {
 		return err
 	}
-	want := h.Status
-	if want == 0 {
-		want = http.StatusOK
-	}
-	timeout := h.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	interval := h.Interval
-	if interval <= 0 {
-		interval = 2 * time.Second
-	}
 	attempts := h.Retries + 1
 	var last error
 	for i := 0; i < attempts; i++ {
@@ -274,10 +274,10 @@ func (s *Steps) checkHealth(ctx context.Context, c *http.Client, t rollout.Targe
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(interval):
+			case <-time.After(h.Interval):
 			}
 		}
-		last = probe(ctx, c, target, want, h.Contains, timeout)
+		last = probe(ctx, c, target, h.Status, h.Contains, h.Timeout)
 		if last == nil {
 			return nil
 		}

@@ -57,7 +57,7 @@ func ntlmClient() *http.Client {
 func TestNTLMHandshakeBindsConnection(t *testing.T) {
 	for _, flavor := range []Flavor{Module715, WebServer726} {
 		t.Run(string(flavor), func(t *testing.T) {
-			s := StartT(t, Config{Flavor: flavor, Users: map[string]string{"wcadmin": "s3cret"}, Auth: AuthNTLM, Domain: "WCEMU", AdminAccount: "ANY"})
+			s := startT(t, Config{Flavor: flavor, Users: map[string]string{"wcadmin": "s3cret"}, Auth: AuthNTLM, Domain: "WCEMU", AdminAccount: "ANY"})
 			// One connection only, handshake by hand: the binding is the
 			// point of the test.
 			c := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}, Timeout: 20 * time.Second}
@@ -121,7 +121,7 @@ func ntlmHandshake(t *testing.T, c *http.Client, url, user, pass string) reply {
 }
 
 func TestNTLMLoginForms(t *testing.T) {
-	s := StartT(t, Config{Flavor: Module714, Users: map[string]string{"wcadmin": "s3cret"}, Auth: AuthNTLM, Domain: "WCEMU"})
+	s := startT(t, Config{Flavor: Module714, Users: map[string]string{"wcadmin": "s3cret"}, Auth: AuthNTLM, Domain: "WCEMU"})
 	cases := []struct {
 		login string
 		want  int
@@ -157,7 +157,7 @@ func TestChallengeHeaders(t *testing.T) {
 		{WebServer726, AuthBasic, []string{"Negotiate", "NTLM", `Basic realm="HOSTPORT"`}},
 	}
 	for _, tc := range cases {
-		s := StartT(t, Config{Flavor: tc.flavor, Auth: tc.auth, Users: map[string]string{"u": "p"}})
+		s := startT(t, Config{Flavor: tc.flavor, Auth: tc.auth, Users: map[string]string{"u": "p"}})
 		r := do(t, nil, "GET", s.URL()+"UpdateExe.wc", "", "", nil)
 		host := strings.TrimSuffix(strings.TrimPrefix(s.URL(), "http://"), "/")
 		var want []string
@@ -175,7 +175,7 @@ func TestChallengeHeaders(t *testing.T) {
 }
 
 func TestBasicLoginForms(t *testing.T) {
-	s := StartT(t, Config{Flavor: Module715, Users: map[string]string{"wcadmin": "s3cret", `CORP\ops`: "pw"}, Auth: AuthBasic, AdminAccount: "wcadmin,ops"})
+	s := startT(t, Config{Flavor: Module715, Users: map[string]string{"wcadmin": "s3cret", `CORP\ops`: "pw"}, Auth: AuthBasic, AdminAccount: "wcadmin,ops"})
 	cases := []struct {
 		login string
 		want  int
@@ -198,14 +198,14 @@ func TestBasicLoginForms(t *testing.T) {
 }
 
 func TestWebServerIgnoresBasic(t *testing.T) {
-	s := StartT(t, Config{Flavor: WebServer726, Users: map[string]string{"u": "p"}, WebServerIgnoresBasic: true})
+	s := startT(t, Config{Flavor: WebServer726, Users: map[string]string{"u": "p"}, WebServerIgnoresBasic: true})
 	if r := do(t, nil, "GET", s.URL()+"ModuleAdministration.wc", "u:p", "", nil); r.status != 401 {
 		t.Errorf("self-hosted Web Server accepted Basic: %d", r.status)
 	}
 	if r := do(t, ntlmClient(), "GET", s.URL()+"ModuleAdministration.wc", "u:p", "", nil); r.status != 200 {
 		t.Errorf("NTLM on the Web Server: %d", r.status)
 	}
-	s2 := StartT(t, Config{Flavor: WebServer726, AdminAccount: "none", Auth: AuthNone})
+	s2 := startT(t, Config{Flavor: WebServer726, AdminAccount: "none", Auth: AuthNone})
 	if r := do(t, nil, "GET", s2.URL()+"ModuleAdministration.wc", "", "", nil); r.status != 200 || !strings.Contains(r.body, hdrStatusWeb) {
 		t.Errorf("AdminAccount none: %d", r.status)
 	}

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/peversion"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 )
@@ -42,11 +43,11 @@ const (
 func (f Flavor) Kind() string {
 	switch f {
 	case WebServer726:
-		return "webserver"
+		return config.FlavorWebServer
 	case ISAPI:
-		return "isapi"
+		return config.FlavorISAPI
 	}
-	return "module"
+	return config.FlavorModule
 }
 
 // Flavors lists every flavor, for flag help and validation.
@@ -159,9 +160,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Flavor == "" {
 		cfg.Flavor = Module715
 	}
-	if !validFlavor(cfg.Flavor) {
-		return nil, fmt.Errorf("emulator: unknown flavor %q: use one of %s", cfg.Flavor, flavorList())
+	f, err := ParseFlavor(string(cfg.Flavor))
+	if err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
 	}
+	cfg.Flavor = f
 	cfg.Auth = strings.ToLower(cfg.Auth)
 	switch cfg.Auth {
 	case "":
@@ -236,21 +239,12 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func validFlavor(f Flavor) bool {
-	for _, v := range Flavors {
-		if v == f {
-			return true
-		}
-	}
-	return false
-}
-
-func flavorList() string {
-	var s []string
-	for _, f := range Flavors {
-		s = append(s, string(f))
-	}
-	return strings.Join(s, ", ")
+// ParseFlavor reads a flavor name as every wcdeploy command does
+// (config.ParseEmulatedFlavor): any case, and a profile's names too, module
+// meaning module-7.15 and webserver webserver-7.26.
+func ParseFlavor(name string) (Flavor, error) {
+	f, err := config.ParseEmulatedFlavor(name)
+	return Flavor(f), err
 }
 
 // Start listens on addr (e.g. "127.0.0.1:0") and serves in the background.

@@ -12,7 +12,7 @@ import (
 )
 
 func TestFaults(t *testing.T) {
-	s := StartT(t, Config{Flavor: Module715, Users: users})
+	s := startT(t, Config{Flavor: Module715, Users: users})
 	url := s.URL()
 	get := func(path string) (*http.Response, []byte, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -169,7 +169,7 @@ func TestCurl(t *testing.T) {
 	for _, mode := range []string{"basic", "ntlm"} {
 		for _, flavor := range []Flavor{Module714, Module715, WebServer726} {
 			t.Run(mode+"/"+string(flavor), func(t *testing.T) {
-				s := StartT(t, Config{Flavor: flavor, Users: users, Auth: mode})
+				s := startT(t, Config{Flavor: flavor, Users: users, Auth: mode})
 				run := func(args ...string) string {
 					args = append([]string{"-sS", "--max-time", "20", "-u", "wcadmin:s3cret", "--" + mode}, args...)
 					out, err := exec.Command(curl, args...).CombinedOutput()

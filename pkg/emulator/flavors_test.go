@@ -85,7 +85,7 @@ func FuzzResolve(f *testing.F) {
 }
 
 func TestModuleOtherActions(t *testing.T) {
-	s := StartT(t, Config{Flavor: Module714, Users: users})
+	s := startT(t, Config{Flavor: Module714, Users: users})
 	if r := do(t, nil, "GET", s.URL()+"dev.wc", "", "", nil); r.status != 204 {
 		t.Errorf("dev.wc: %d", r.status)
 	}
@@ -128,7 +128,7 @@ func TestModuleOtherActions(t *testing.T) {
 
 func TestWebServerFlavor(t *testing.T) {
 	for _, bug := range []bool{false, true} {
-		s := StartT(t, Config{Flavor: WebServer726, Users: users, WebServerDLLBug: bug})
+		s := startT(t, Config{Flavor: WebServer726, Users: users, WebServerDLLBug: bug})
 		exeBytes := readFile(t, exe(t, t.TempDir(), "a.exe", "4.0.0.1", 0))
 		dll := []byte("dll bytes")
 		// Three files: the dll is ignored (only looked for when exactly 2).
@@ -176,7 +176,7 @@ func TestWebServerFlavor(t *testing.T) {
 }
 
 func TestISAPIFlavor(t *testing.T) {
-	s := StartT(t, Config{Flavor: ISAPI, Users: users})
+	s := startT(t, Config{Flavor: ISAPI, Users: users})
 	exeBytes := readFile(t, exe(t, t.TempDir(), "a.exe", "5.0.0.2", 0))
 	ct, body := multipartBody(t, part{name: "File", filename: "WcDemo.exe", content: exeBytes})
 	if r := do(t, nil, "POST", s.URL()+"wc.wc?wwMaint~FileUpload", "", ct, body); r.status != 401 {
@@ -208,7 +208,7 @@ func TestISAPIFlavor(t *testing.T) {
 
 func TestSizeLimits(t *testing.T) {
 	for _, flavor := range Flavors {
-		s := StartT(t, Config{Flavor: flavor, Users: users, MaxRequestBytes: 4096})
+		s := startT(t, Config{Flavor: flavor, Users: users, MaxRequestBytes: 4096})
 		ct, body := multipartBody(t, part{name: "File", filename: "WcDemo.exe", content: make([]byte, 8192)})
 		target := "UploadExe.wc"
 		if flavor == ISAPI {
@@ -252,7 +252,7 @@ func TestCultures(t *testing.T) {
 		{"de-DE", "1.670.144", "1.670", regexp.MustCompile(`File Date: \d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d<hr/>`)},
 	}
 	for _, tc := range cases {
-		s := StartT(t, Config{Flavor: Module715, Users: users, Culture: tc.culture})
+		s := startT(t, Config{Flavor: Module715, Users: users, Culture: tc.culture})
 		ct, body := multipartBody(t, part{name: "File", filename: "WcDemo.exe", content: readFile(t, exe(t, t.TempDir(), "a.exe", "1.2.3.5", 1670144))})
 		r := do(t, nil, "POST", s.URL()+"UploadExe.wc", admin, ct, body)
 		if !strings.Contains(r.body, "("+tc.size+" bytes)") {
@@ -279,14 +279,14 @@ func TestCultures(t *testing.T) {
 }
 
 func TestBootstrapTemplate(t *testing.T) {
-	s := StartT(t, Config{Flavor: Module714, Users: users, Template: TemplateBootstrap})
+	s := startT(t, Config{Flavor: Module714, Users: users, Template: TemplateBootstrap})
 	r := do(t, nil, "GET", s.URL()+"UploadExe.wc", admin, "", nil)
 	if r.status != 500 || !strings.Contains(r.body, "<title>Missing File</title>") || !strings.Contains(r.body, `href="/lib/bootstrap`) || strings.Count(r.body, "Missing File") != 2 {
 		t.Errorf("bootstrap template: %s", r.body)
 	}
 	f := filepath.Join(t.TempDir(), "_AdminTemplate.html")
 	os.WriteFile(f, []byte("<title>{0}</title><h1>{0}</h1><div>{1}</div>{2}<a href='~/admin/'>"), 0o644)
-	s = StartT(t, Config{Flavor: Module714, Users: users, Template: f})
+	s = startT(t, Config{Flavor: Module714, Users: users, Template: f})
 	r = do(t, nil, "GET", s.URL()+"UploadExe.wc", admin, "", nil)
 	if r.body != "<title>Missing File</title><h1>Missing File</h1><div>"+msgNoFile+"</div><a href='/admin/'>" {
 		t.Errorf("file template: %q", r.body)
@@ -294,7 +294,7 @@ func TestBootstrapTemplate(t *testing.T) {
 }
 
 func TestHoldReleasedWhenClientLeaves(t *testing.T) {
-	s := StartT(t, Config{Flavor: Module715, Users: users, SwapDelay: 300 * time.Millisecond})
+	s := startT(t, Config{Flavor: Module715, Users: users, SwapDelay: 300 * time.Millisecond})
 	exePath := exe(t, t.TempDir(), "a.exe", "6.0.0.1", 0)
 	ct, body := multipartBody(t, part{name: "File", filename: "WcDemo.exe", content: readFile(t, exePath)})
 	do(t, nil, "POST", s.URL()+"UploadExe.wc", admin, ct, body)

@@ -139,41 +139,12 @@ func (s *Server) ServeHTTP(w0 http.ResponseWriter, r *http.Request) {
 	s.serve(w, r, rt, action, &rec)
 }
 
+// serve is the request pipeline after the fault injection: IIS request
+// filtering, authentication, routing, then the handler's dispatch (§1.1).
 func (s *Server) serve(w *recorder, r *http.Request, rt route, action string, rec *RequestLog) {
-	// IIS request filtering runs before authentication and the handler
-	// (§4.5); the body is not read.
-	if s.cfg.Flavor != WebServer726 && r.ContentLength > s.cfg.MaxRequestBytes {
-		w.Header().Set("Connection", "close")
-		h := w.Header()
-		h.Set("Content-Type", "text/html")
-		h.Set("Server", "Microsoft-IIS/10.0")
-		h.Set("X-Powered-By", "ASP.NET")
-		h.Set("Content-Length", itoa(len(iis40413Page)))
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = io.WriteString(w, iis40413Page)
+	if s.tooLarge(w, r, action, rec) {
 		return
 	}
-	if s.cfg.Flavor == WebServer726 && action == "uploadexe" && r.ContentLength > s.cfg.MaxRequestBytes {
-		// Kestrel throws while the form is read; WC's catch answers 500.
-		// The caller is not authenticated yet at that point either way:
-		// ReadFormAsync runs after AuthenticateAdmin, so check auth first.
-		user, _, out := s.authenticate(w, r)
-		if out == authChallenge || out == authFailed {
-			s.drain(w, r)
-			s.writeIIS401(w, r, out == authChallenge)
-			return
-		}
-		if !s.isAdmin(user) {
-			s.drain(w, r)
-			s.writeAdmin401(w, r)
-			return
-		}
-		rec.User = user
-		w.Header().Set("Connection", "close")
-		s.writePage(w, http.StatusInternalServerError, hdrError, fmt.Sprintf("Request body too large. The max request body size is %d bytes.", s.cfg.MaxRequestBytes))
-		return
-	}
-
 	user, mode, out := s.authenticate(w, r)
 	rec.User = user
 	switch out {
@@ -191,22 +162,7 @@ func (s *Server) serve(w *recorder, r *http.Request, rt route, action string, re
 		s.serveISAPI(w, r, rt, action, user, mode)
 		return
 	}
-	switch action {
-	case "page":
-		s.drain(w, r)
-		s.normal(w, r, user)
-		return
-	case "dev", "livereload", "livereloadscript":
-		s.drain(w, r)
-		w.WriteHeader(http.StatusNoContent)
-		return
-	case "moduletest":
-		s.drain(w, r)
-		s.writeRaw(w, http.StatusOK, msgModuleTest, false)
-		return
-	case "moduleerror":
-		s.drain(w, r)
-		s.writeError(w, "Module Error Test: this error was thrown deliberately.")
+	if s.serveOpen(w, r, action, user) {
 		return
 	}
 	if !s.isAdmin(user) {
@@ -214,35 +170,103 @@ func (s *Server) serve(w *recorder, r *http.Request, rt route, action string, re
 		s.writeAdmin401(w, r)
 		return
 	}
-	switch {
-	case action == "uploadexe":
-		s.upload(w, r)
-	case action == "uploadzip":
-		s.uploadZip(w, r)
-	case action == "updateexe":
+	s.serveAdmin(w, r, action, user, mode)
+}
+
+// tooLarge answers a body over the request limit before the handler reads
+// it: IIS request filtering's 404.13 (§4.5), or on the Web Server the 500
+// Kestrel's form reader causes. It reports whether it answered.
+func (s *Server) tooLarge(w *recorder, r *http.Request, action string, rec *RequestLog) bool {
+	if r.ContentLength <= s.cfg.MaxRequestBytes {
+		return false
+	}
+	// IIS request filtering runs before authentication and the handler
+	// (§4.5); the body is not read.
+	if s.cfg.Flavor != WebServer726 {
+		w.Header().Set("Connection", "close")
+		h := w.Header()
+		h.Set("Content-Type", "text/html")
+		h.Set("Server", "Microsoft-IIS/10.0")
+		h.Set("X-Powered-By", "ASP.NET")
+		h.Set("Content-Length", itoa(len(iis40413Page)))
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, iis40413Page)
+		return true
+	}
+	if action != "uploadexe" {
+		return false
+	}
+	// Kestrel throws while the form is read; WC's catch answers 500.
+	// The caller is not authenticated yet at that point either way:
+	// ReadFormAsync runs after AuthenticateAdmin, so check auth first.
+	user, _, out := s.authenticate(w, r)
+	if out == authChallenge || out == authFailed {
 		s.drain(w, r)
+		s.writeIIS401(w, r, out == authChallenge)
+		return true
+	}
+	if !s.isAdmin(user) {
+		s.drain(w, r)
+		s.writeAdmin401(w, r)
+		return true
+	}
+	rec.User = user
+	w.Header().Set("Connection", "close")
+	s.writePage(w, http.StatusInternalServerError, hdrError, fmt.Sprintf("Request body too large. The max request body size is %d bytes.", s.cfg.MaxRequestBytes))
+	return true
+}
+
+// serveOpen answers what needs no admin login: normal requests and the
+// module's test links. It reports whether it answered.
+func (s *Server) serveOpen(w *recorder, r *http.Request, action, user string) bool {
+	switch action {
+	case "page":
+		s.drain(w, r)
+		s.normal(w, r, user)
+	case "dev", "livereload", "livereloadscript":
+		s.drain(w, r)
+		w.WriteHeader(http.StatusNoContent)
+	case "moduletest":
+		s.drain(w, r)
+		s.writeRaw(w, http.StatusOK, msgModuleTest, false)
+	case "moduleerror":
+		s.drain(w, r)
+		s.writeError(w, "Module Error Test: this error was thrown deliberately.")
+	default:
+		return false
+	}
+	return true
+}
+
+// serveAdmin dispatches an admin action of an admin user (§1.4).
+func (s *Server) serveAdmin(w *recorder, r *http.Request, action, user, mode string) {
+	switch action {
+	case "uploadexe":
+		s.upload(w, r)
+		return
+	case "uploadzip":
+		s.uploadZip(w, r)
+		return
+	}
+	s.drain(w, r)
+	switch {
+	case action == "updateexe":
 		s.swap(w, r)
 	case action == "holdrequests":
-		s.drain(w, r)
 		s.hold.Store(!s.hold.Load())
 		s.statusPage(w, r, user, mode)
 	case action == "showstatusjson" && s.cfg.Flavor == WebServer726:
-		s.drain(w, r)
 		s.statusJSON(w)
 	case action == "showserverlist":
-		s.drain(w, r)
 		s.writeRaw(w, http.StatusOK, serverListFragment(), true)
 	case action == "showerrorlog":
-		s.drain(w, r)
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("Content-Length", "0")
 		w.WriteHeader(http.StatusOK)
 	case statusActions[action]:
-		s.drain(w, r)
 		s.statusPage(w, r, user, mode)
 	default:
 		// COM mode: an unknown action is passed to the FoxPro server.
-		s.drain(w, r)
 		s.normal(w, r, user)
 	}
 }

@@ -163,3 +163,24 @@ func do(t testing.TB, c *http.Client, method, url, login, ctype string, body []b
 	}
 	return reply{resp.StatusCode, resp.Header, string(b)}
 }
+
+// startT is emulatortest.Start for this package's own tests (which cannot
+// import it: it imports this package).
+func startT(t testing.TB, cfg Config) *Server {
+	t.Helper()
+	if cfg.SwapDelay == 0 {
+		cfg.SwapDelay = 50 * time.Millisecond
+	}
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatalf("emulator: %v", err)
+	}
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatalf("emulator: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}

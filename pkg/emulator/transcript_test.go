@@ -18,7 +18,7 @@ func TestTranscripts(t *testing.T) {
 		t.Run(string(flavor), func(t *testing.T) {
 			dir := string(flavor)
 			work := t.TempDir()
-			s := StartT(t, Config{
+			s := startT(t, Config{
 				Flavor: flavor, Users: map[string]string{"wcadmin": "s3cret", "wcguest": "s3cret"},
 				ExeName: "WcTestApp.exe", InitialVersion: "1.2.3.4", Auth: AuthBasic,
 			})
@@ -156,7 +156,7 @@ func TestTranscriptAccounts(t *testing.T) {
 			for _, tc := range cases {
 				cfg := tc.cfg
 				cfg.Flavor, cfg.Users, cfg.Auth, cfg.ExeName = flavor, users, AuthBasic, "WcTestApp.exe"
-				s := StartT(t, cfg)
+				s := startT(t, cfg)
 				got := do(t, nil, "GET", s.URL()+tc.path, tc.login, "", nil)
 				want := readTranscript(t, dir, tc.file)
 				if got.status != want.status || normalise(s, got.body) != normalise(s, want.body) {

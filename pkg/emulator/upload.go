@@ -144,18 +144,45 @@ func hasSuffixFold(s, suffix string) bool {
 	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
 }
 
-// upload is the UploadExe handler per flavor (§1.2, §3.2, §4.2).
+// upload is the UploadExe handler per flavor (§1.2, §3.2, §4.2): read the
+// form, find the EXE (and DLL) parts, then save them as the flavor does.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+	f, ok := s.uploadForm(w, r)
+	defer f.cleanup()
+	if !ok {
+		return
+	}
+	exe, dll := s.uploadParts(f)
+	if !s.uploadFound(w, f, exe) {
+		return
+	}
+	if s.cfg.Flavor == WebServer726 {
+		if len(f.files) != 2 {
+			dll = nil
+		}
+		s.saveWebServer(w, exe, dll)
+		return
+	}
+	s.saveModule(w, exe, dll)
+}
+
+// byName reports whether the flavor takes the part named File (7.14, the
+// FoxPro upload) rather than the first .exe and .dll file names (7.15+).
+func (s *Server) byName() bool { return s.cfg.Flavor == Module714 || s.cfg.Flavor == ISAPI }
+
+// uploadForm streams the form, keeping the parts the flavor looks at. It
+// answers the request and reports false when the body cannot be used.
+func (s *Server) uploadForm(w http.ResponseWriter, r *http.Request) (*form, bool) {
 	flavor := s.cfg.Flavor
 	if flavor == WebServer726 {
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if err != nil || (mt != "multipart/form-data" && mt != "application/x-www-form-urlencoded") {
 			s.drain(w, r)
 			s.writePage(w, http.StatusInternalServerError, hdrError, "Incorrect Content-Type: "+r.Header.Get("Content-Type"))
-			return
+			return &form{}, false
 		}
 	}
-	byName := flavor == Module714 || flavor == ISAPI
+	byName := s.byName()
 	f, err := s.readForm(r, func(seen []*postedFile, p *postedFile) bool {
 		if byName {
 			return strings.EqualFold(p.field, "File") && firstField(seen, "File")
@@ -163,22 +190,24 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return (hasSuffixFold(p.filename, ".exe") && firstSuffix(seen, ".exe")) ||
 			(hasSuffixFold(p.filename, ".dll") && firstSuffix(seen, ".dll"))
 	})
-	defer f.cleanup()
-	if err != nil {
-		w.Header().Set("Connection", "close")
-		if errors.Is(err, errBodyTooLarge) {
-			if flavor == WebServer726 {
-				s.writePage(w, http.StatusInternalServerError, hdrError, fmt.Sprintf("Request body too large. The max request body size is %d bytes.", s.cfg.MaxRequestBytes))
-				return
-			}
-			s.writeError(w, "Maximum request length exceeded.")
-			return
-		}
-		s.writeError(w, "The multipart request body could not be read: "+err.Error())
-		return
+	if err == nil {
+		return f, true
 	}
+	w.Header().Set("Connection", "close")
+	switch {
+	case errors.Is(err, errBodyTooLarge) && flavor == WebServer726:
+		s.writePage(w, http.StatusInternalServerError, hdrError, fmt.Sprintf("Request body too large. The max request body size is %d bytes.", s.cfg.MaxRequestBytes))
+	case errors.Is(err, errBodyTooLarge):
+		s.writeError(w, "Maximum request length exceeded.")
+	default:
+		s.writeError(w, "The multipart request body could not be read: "+err.Error())
+	}
+	return f, false
+}
 
-	var exe, dll *postedFile
+// uploadParts picks the EXE and the DLL among the posted files.
+func (s *Server) uploadParts(f *form) (exe, dll *postedFile) {
+	byName := s.byName()
 	for _, p := range f.files {
 		switch {
 		case byName && exe == nil && strings.EqualFold(p.field, "File"):
@@ -189,54 +218,50 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 			dll = p
 		}
 	}
-	switch flavor {
-	case Module714, ISAPI:
-		if len(f.files) < 1 || exe == nil {
-			s.writePage(w, http.StatusInternalServerError, hdrMissingFile, msgNoFile)
-			return
-		}
-	case Module715:
-		if len(f.files) < 1 {
-			s.writePage(w, http.StatusInternalServerError, hdrNoFiles, msgNoFile)
-			return
-		}
-		if exe == nil {
-			s.writePage(w, http.StatusInternalServerError, hdrNoExe, msgNoExe)
-			return
-		}
-	case WebServer726:
-		if len(f.files) < 1 {
-			s.writePage(w, http.StatusInternalServerError, hdrInvalidUpload, msgInvalidUpload)
-			return
-		}
-		if exe == nil {
-			s.writePage(w, http.StatusInternalServerError, hdrNoExe, msgNoExe)
-			return
-		}
-		if len(f.files) != 2 {
-			dll = nil
-		}
-	}
-	updateDll := changeExt(s.updatePath, ".dll")
+	return exe, dll
+}
 
-	if flavor == WebServer726 {
-		// No try/catch around the save: any I/O error is "An Error occurred".
-		if err := s.saveUpload(exe, dll, updateDll); err != nil {
-			s.writePage(w, http.StatusInternalServerError, hdrError, saveMessage(err))
-			return
-		}
-		fi, err := os.Stat(s.updatePath)
-		if err != nil {
-			s.writePage(w, http.StatusInternalServerError, hdrError, saveMessage(err))
-			return
-		}
-		s.writePage(w, http.StatusOK, hdrUploaded, s.uploadedMessage(fi.Size()))
+// uploadFound answers the flavor's "no file" pages and reports whether an
+// EXE was posted.
+func (s *Server) uploadFound(w http.ResponseWriter, f *form, exe *postedFile) bool {
+	none, noExe := [2]string{hdrNoFiles, msgNoFile}, [2]string{hdrNoExe, msgNoExe}
+	switch s.cfg.Flavor {
+	case Module714, ISAPI:
+		none, noExe = [2]string{hdrMissingFile, msgNoFile}, [2]string{hdrMissingFile, msgNoFile}
+	case WebServer726:
+		none = [2]string{hdrInvalidUpload, msgInvalidUpload}
+	}
+	switch {
+	case len(f.files) < 1:
+		s.writePage(w, http.StatusInternalServerError, none[0], none[1])
+	case exe == nil:
+		s.writePage(w, http.StatusInternalServerError, noExe[0], noExe[1])
+	default:
+		return true
+	}
+	return false
+}
+
+// saveWebServer saves as the Web Server does: no try/catch around the
+// save, so any I/O error is "An Error occurred".
+func (s *Server) saveWebServer(w http.ResponseWriter, exe, dll *postedFile) {
+	if err := s.saveUpload(exe, dll, changeExt(s.updatePath, ".dll")); err != nil {
+		s.writePage(w, http.StatusInternalServerError, hdrError, saveMessage(err))
 		return
 	}
+	fi, err := os.Stat(s.updatePath)
+	if err != nil {
+		s.writePage(w, http.StatusInternalServerError, hdrError, saveMessage(err))
+		return
+	}
+	s.writePage(w, http.StatusOK, hdrUploaded, s.uploadedMessage(fi.Size()))
+}
 
-	// Module: a failed delete/save writes its page and carries on (§3.2).
+// saveModule saves as the module does: a failed delete/save writes its page
+// and carries on (§3.2).
+func (s *Server) saveModule(w http.ResponseWriter, exe, dll *postedFile) {
 	var body string
-	if err := s.saveUpload(exe, dll, updateDll); err != nil {
+	if err := s.saveUpload(exe, dll, changeExt(s.updatePath, ".dll")); err != nil {
 		body = s.render(hdrUnableSave, msgUnableSave+saveMessage(err))
 	}
 	status := http.StatusOK

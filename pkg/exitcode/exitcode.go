@@ -21,6 +21,7 @@ const (
 	Swap        Code = 5   // swap failed
 	Verify      Code = 6   // the server answered but runs something else
 	Partial     Code = 7   // some servers updated, some not
+	Locked      Code = 8   // another run of the project and profile holds the lock, nothing contacted
 	Interrupted Code = 130 // interrupted (Ctrl-C, SIGTERM)
 )
 
@@ -41,6 +42,8 @@ func (c Code) String() string {
 		return "verify"
 	case Partial:
 		return "partial"
+	case Locked:
+		return "locked"
 	case Interrupted:
 		return "interrupted"
 	default:

@@ -59,23 +59,44 @@ func (j *Journal) Store(src, sum string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sum = strings.ToLower(sum)
 	if _, err := os.Stat(dst); err == nil {
-		now := time.Now()
-		_ = os.Chtimes(dst, now, now) // recently used: keep it past Prune's grace
+		touch(dst)
 		return dst, nil
 	}
+	_, p, err := j.store(src, strings.ToLower(sum))
+	return p, err
+}
+
+// ArchiveBuild copies the EXE at src into the archive, hashing it on the
+// way, and returns its SHA-256 and archived path. A run calls it when it
+// starts (it may run alongside the preflight), so that a run interrupted at
+// any point, and a run that finds nothing to do, can be resumed or rolled
+// back to: the journal never names a build the archive lacks. One read does
+// both the hash and the copy.
+func (j *Journal) ArchiveBuild(src string) (sum, path string, err error) {
+	return j.store(src, "")
+}
+
+// touch marks an archived build as recently used, past Prune's grace.
+func touch(p string) {
+	now := time.Now()
+	_ = os.Chtimes(p, now, now)
+}
+
+// store copies src into the archive; want, when set, is the SHA-256 the
+// copy must have.
+func (j *Journal) store(src, want string) (string, string, error) {
 	if err := os.MkdirAll(j.ArchiveDir(), 0o700); err != nil {
-		return "", fmt.Errorf("cannot create the EXE archive %s: %w; set WCDEPLOY_STATE_DIR to a folder wcdeploy may write to", j.ArchiveDir(), err)
+		return "", "", fmt.Errorf("cannot create the EXE archive %s: %w; set WCDEPLOY_STATE_DIR to a folder wcdeploy may write to", j.ArchiveDir(), err)
 	}
 	in, err := os.Open(src)
 	if err != nil {
-		return "", fmt.Errorf("archiving the EXE: %w", err)
+		return "", "", fmt.Errorf("archiving the EXE: %w", err)
 	}
 	defer in.Close()
 	tmp, err := os.CreateTemp(j.ArchiveDir(), ".tmp-*")
 	if err != nil {
-		return "", fmt.Errorf("archiving the EXE: %w", err)
+		return "", "", fmt.Errorf("archiving the EXE: %w", err)
 	}
 	committed := false
 	defer func() {
@@ -86,29 +107,35 @@ func (j *Journal) Store(src, sum string) (string, error) {
 	}()
 	h := sha256.New()
 	if _, err := io.Copy(io.MultiWriter(tmp, h), in); err != nil {
-		return "", fmt.Errorf("archiving %s: %w", src, err)
+		return "", "", fmt.Errorf("archiving %s: %w", src, err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != sum {
-		return "", fmt.Errorf("archiving %s: its SHA-256 is now %s, not %s: the file changed during the deploy; rebuild and deploy again", src, got[:12], sum[:12])
+	got := hex.EncodeToString(h.Sum(nil))
+	if want != "" && got != want {
+		return "", "", fmt.Errorf("archiving %s: its SHA-256 is now %s, not %s: the file changed during the deploy; rebuild and deploy again", src, got[:12], want[:12])
+	}
+	dst, _ := j.ArchivePath(got)
+	if _, err := os.Stat(dst); err == nil { // archived by an earlier run
+		touch(dst)
+		return got, dst, nil
 	}
 	if err := tmp.Sync(); err != nil {
-		return "", fmt.Errorf("archiving %s: %w", src, err)
+		return "", "", fmt.Errorf("archiving %s: %w", src, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("archiving %s: %w", src, err)
+		return "", "", fmt.Errorf("archiving %s: %w", src, err)
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
 		// Windows refuses to rename over a file another run just stored.
 		if _, serr := os.Stat(dst); serr != nil {
-			return "", fmt.Errorf("archiving %s: %w", src, err)
+			return "", "", fmt.Errorf("archiving %s: %w", src, err)
 		}
 		os.Remove(tmp.Name())
 	}
 	committed = true
-	return dst, nil
+	return got, dst, nil
 }
 
-// Prune keeps the last keep distinct builds of every profile (by the runs
+// Prune keeps the last keep distinct builds of every project and profile (by the runs
 // that deployed them) and deletes the rest of the archive; keep 0 keeps none
 // (archive.keep: 0). Files younger than an hour stay: another run may have
 // stored them and not yet journaled its run. It returns the files removed.
@@ -125,14 +152,15 @@ func (j *Journal) Prune(keep int) ([]string, error) {
 		if e.DryRun || !validSHA(e.Exe.SHA256) {
 			continue
 		}
-		if seen[e.Profile] == nil {
-			seen[e.Profile] = map[string]bool{}
+		scope := e.Project + "\x00" + e.Profile
+		if seen[scope] == nil {
+			seen[scope] = map[string]bool{}
 		}
-		if seen[e.Profile][e.Exe.SHA256] || perProfile[e.Profile] >= keep {
+		if seen[scope][e.Exe.SHA256] || perProfile[scope] >= keep {
 			continue
 		}
-		seen[e.Profile][e.Exe.SHA256] = true
-		perProfile[e.Profile]++
+		seen[scope][e.Exe.SHA256] = true
+		perProfile[scope]++
 		wanted[e.Exe.SHA256] = true
 	}
 	ents, err := os.ReadDir(j.ArchiveDir())

@@ -3,6 +3,11 @@
 // addressed by SHA-256), so that a partial rollout can be resumed and a
 // profile rolled back to the build it ran before, which the server itself
 // cannot do.
+//
+// Every run records its project (ProjectKey) and profile; the queries a
+// command uses (History, Resume, Stage, RollbackTarget, Identities) see
+// only the runs of one Scope, so two projects that both have a profile
+// "prod" never mix their runs.
 package journal
 
 import (
@@ -92,24 +97,66 @@ type Server struct {
 	Error         string `json:"error,omitempty"`
 	ExitCode      int    `json:"exit_code"`
 	DurationMS    int64  `json:"duration_ms"`
+	// Swap is what the server's swap reply echoed for the build this run
+	// deployed, recorded only when the server was verified: with the
+	// server's URL it identifies the build later (see Identities).
+	Swap *Echo `json:"swap,omitempty"`
+}
+
+// Echo is what a swap reply said about the EXE the server runs after it:
+// the FileVersion, the size in kb (bytes/1000) and the file date (the
+// upload time on that server, in its own format).
+type Echo struct {
+	Version string `json:"version"`
+	SizeKB  int64  `json:"size_kb"`
+	Date    string `json:"date"`
+}
+
+// Kind says what a run did.
+type Kind string
+
+// The kinds of run.
+const (
+	KindDeploy   Kind = "deploy"   // wcdeploy deploy
+	KindRollback Kind = "rollback" // wcdeploy rollback: an older build deployed again
+	KindResume   Kind = "resume"   // wcdeploy deploy --resume: finishes the run named in Resumes
+	KindStage    Kind = "stage"    // wcdeploy deploy --stage-only: uploaded, nothing swapped
+	KindSwap     Kind = "swap"     // wcdeploy swap: swapped what the run named in StageRun uploaded
+)
+
+// Link names another run and its build.
+type Link struct {
+	Run     string `json:"run"`
+	Version string `json:"version"`
+	SHA256  string `json:"sha256"`
 }
 
 // Entry is one run: one line of the journal.
 type Entry struct {
-	ID         string    `json:"id"`
-	Time       time.Time `json:"time"`
-	User       string    `json:"user,omitempty"`
-	Profile    string    `json:"profile"`
-	Exe        Exe       `json:"exe"`
-	DryRun     bool      `json:"dry_run,omitempty"`
-	OK         bool      `json:"ok"`
-	ExitCode   int       `json:"exit_code"`
-	Halted     bool      `json:"halted,omitempty"`
-	HaltReason string    `json:"halt_reason,omitempty"`
+	ID   string    `json:"id"`
+	Time time.Time `json:"time"`
+	User string    `json:"user,omitempty"`
+	// Project is the project the run belongs to (ProjectKey): the config
+	// file's absolute path, or the servers of a flags-only run. Empty in
+	// lines written before projects were recorded.
+	Project string `json:"project,omitempty"`
+	Profile string `json:"profile"`
+	// Kind is what the run did; empty in older lines (see RunKind).
+	Kind       Kind   `json:"kind,omitempty"`
+	Exe        Exe    `json:"exe"`
+	DryRun     bool   `json:"dry_run,omitempty"`
+	OK         bool   `json:"ok"`
+	ExitCode   int    `json:"exit_code"`
+	Halted     bool   `json:"halted,omitempty"`
+	HaltReason string `json:"halt_reason,omitempty"`
 	// Resumes is the id of the run this one finished (deploy --resume).
-	Resumes    string   `json:"resumes,omitempty"`
-	DurationMS int64    `json:"duration_ms"`
-	Servers    []Server `json:"servers"`
+	Resumes string `json:"resumes,omitempty"`
+	// StageRun is the stage-only run whose uploads a swap run swapped in.
+	StageRun string `json:"stage_run,omitempty"`
+	// RollbackFrom is the build a rollback run moved the servers away from.
+	RollbackFrom *Link    `json:"rollback_from,omitempty"`
+	DurationMS   int64    `json:"duration_ms"`
+	Servers      []Server `json:"servers"`
 }
 
 // NewID returns a run id that sorts by time and is short enough to type.
@@ -139,10 +186,37 @@ var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://[^/@\s:]*):[^@\s/]*@
 // step quoted a URL that carried one.
 func scrub(s string) string { return userinfo.ReplaceAllString(s, "$1@") }
 
-// NewEntry makes the journal line for a finished run.
+// Meta is what a command knows about its run beyond the report.
+type Meta struct {
+	ID      string // NewID, made when the run starts (the lock names it)
+	Project string // ProjectKey
+	Profile string
+	User    string // CurrentUser
+	// Kind defaults to KindStage for a stage-only report, else KindDeploy.
+	Kind         Kind
+	Resumes      string // KindResume: the run finished
+	StageRun     string // KindSwap: the stage run swapped
+	RollbackFrom *Link  // KindRollback: Rollback.From
+}
+
+// NewEntry makes the journal line for a finished run of a profile (no
+// project: see NewRun).
 func NewEntry(id, profile, osUser string, rep *rollout.Report) Entry {
+	return NewRun(Meta{ID: id, Profile: profile, User: osUser}, rep)
+}
+
+// NewRun makes the journal line for a finished run.
+func NewRun(m Meta, rep *rollout.Report) Entry {
+	kind := m.Kind
+	if kind == "" {
+		kind = KindDeploy
+		if rep.StageOnly {
+			kind = KindStage
+		}
+	}
 	e := Entry{
-		ID: id, Time: rep.Started.UTC(), User: osUser, Profile: profile,
+		ID: m.ID, Time: rep.Started.UTC(), User: m.User, Project: m.Project, Profile: m.Profile, Kind: kind,
+		Resumes: m.Resumes, StageRun: m.StageRun, RollbackFrom: m.RollbackFrom,
 		Exe:    Exe{Path: rep.Build.Path, Version: rep.Build.Version, Size: rep.Build.Size, SHA256: strings.ToLower(rep.Build.SHA256)},
 		DryRun: rep.DryRun, OK: rep.OK, ExitCode: rep.ExitCode, Halted: rep.Halted,
 		HaltReason: scrub(rep.HaltReason), DurationMS: rep.Duration,
@@ -226,7 +300,10 @@ func (j *Journal) All() ([]Entry, error) {
 	return out, nil
 }
 
-// Runs returns the runs of one profile ("" for all), newest first.
+// Runs returns the runs of one profile ("" for all), newest first, of every
+// project.
+//
+// Deprecated: use History (one project and profile) or All.
 func (j *Journal) Runs(profile string) ([]Entry, error) {
 	all, err := j.All()
 	if err != nil || profile == "" {
@@ -252,23 +329,8 @@ func (j *Journal) Find(idOrVersion string) (Entry, error) {
 		return Entry{}, err
 	}
 	q := strings.TrimSpace(idOrVersion)
-	if q == "" {
-		return Entry{}, errors.New("which run? give a run id or a version ('wcdeploy history' lists them)")
-	}
-	var byPrefix []Entry
-	for _, e := range all {
-		if e.ID == q {
-			return e, nil
-		}
-		if strings.HasPrefix(e.ID, q) {
-			byPrefix = append(byPrefix, e)
-		}
-	}
-	if len(byPrefix) == 1 {
-		return byPrefix[0], nil
-	}
-	if len(byPrefix) > 1 {
-		return Entry{}, fmt.Errorf("%q matches %d runs; give more of the run id ('wcdeploy history' lists them)", q, len(byPrefix))
+	if e, ok, err := findID(all, q); err != nil || ok {
+		return e, err
 	}
 	for _, e := range all {
 		if e.Exe.Version == q {
@@ -278,22 +340,26 @@ func (j *Journal) Find(idOrVersion string) (Entry, error) {
 	return Entry{}, fmt.Errorf("no run with id or version %q: %w %s; 'wcdeploy history' lists the runs", q, ErrNotFound, j.Path())
 }
 
-// deployed reports whether the run's build ran somewhere when it ended.
-func (e *Entry) deployed() bool {
-	if e.DryRun {
-		return false
-	}
+// Current counts the servers that ran the run's build when it ended.
+func (e *Entry) Current() int {
+	n := 0
 	for _, s := range e.Servers {
 		if s.Verified || s.UpToDate {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
+
+// deployed reports whether the run's build ran somewhere when it ended.
+func (e *Entry) deployed() bool { return !e.DryRun && e.Current() > 0 }
 
 // PreviousBuild finds the build a profile ran before its last successful run:
 // the newest earlier run of the profile whose build ran somewhere and differs
 // from that run's build. Rollback redeploys it from the archive.
+//
+// Deprecated: use RollbackTarget, which sees one project only and goes to
+// the build the servers ran before a partial rollout.
 func (j *Journal) PreviousBuild(profile string) (Entry, error) {
 	runs, err := j.Runs(profile)
 	if err != nil {
@@ -320,7 +386,10 @@ func (j *Journal) PreviousBuild(profile string) (Entry, error) {
 }
 
 // Unverified returns the servers of a run that do not run its build as far
-// as the run knows (what --resume must still do).
+// as the run knows.
+//
+// Deprecated: use Resume, which checks the run's project and profile and
+// returns every server of the run.
 func (j *Journal) Unverified(id string) (Entry, []string, error) {
 	e, err := j.Find(id)
 	if err != nil {

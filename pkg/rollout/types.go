@@ -1,12 +1,19 @@
 // Package rollout runs a deploy plan over one or many servers: preflight
 // everywhere, stage (upload) everywhere, then swap a canary group and the rest
 // in batches, verifying and health-checking each server, halting once
-// failures exceed the plan's limit. It knows nothing about HTTP: the Steps
-// interface does the work for one server, an Observer shows progress.
+// failures exceed the plan's limit; the user's hooks run around the swaps
+// and the rollout. It knows nothing about HTTP or processes: the Steps
+// interface does the work for one server, Hooks runs the user's commands,
+// an Observer shows progress.
+//
+// The files follow the flow: run.go (Run, the sequence), preflight.go,
+// stage.go, swap.go, hooks.go, outcome.go (exit code and summary).
 package rollout
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 )
 
@@ -42,6 +49,14 @@ func (b Build) File() string {
 	return b.Path
 }
 
+// FileName is the build's file name, whichever OS wrote Path.
+func (b Build) FileName() string {
+	if k := strings.LastIndexAny(b.Path, `/\`); k >= 0 {
+		return b.Path[k+1:]
+	}
+	return b.Path
+}
+
 // Plan says what to deploy where and how carefully.
 type Plan struct {
 	Build       Build
@@ -62,7 +77,8 @@ type Plan struct {
 	// one server at a time need not make every upload serial.
 	UploadParallel int
 	// Hooks are the user's commands around each swap and the rollout
-	// (nil: none).
+	// (nil: none). None runs in a dry run (Report.Hooks lists them) or with
+	// StageOnly, which swap nothing.
 	Hooks Hooks
 	// DrainDelay is waited after a server's before_swap hook succeeded, so
 	// a load balancer can finish the requests in flight.
@@ -142,13 +158,34 @@ type Steps interface {
 	// (it may go back to 0 when an upload is retried).
 	Stage(ctx context.Context, t Target, progress func(sent int64)) error
 	// Swap triggers the hot swap. It is never retried; if the reply is lost it
-	// must find out what runs (status page) and say so in its error.
+	// must find out what runs (status page) and say so in its error, marked
+	// with StateUnknown when even that could not be found out.
 	Swap(ctx context.Context, t Target) (Swapped, error)
 	// Verify checks the swap's result and the status page against the build.
 	Verify(ctx context.Context, t Target, s Swapped) (Running, error)
 	// Health runs the configured health checks (nil when none are set).
 	Health(ctx context.Context, t Target) error
 }
+
+// StateUnknown marks a Swap error after which what the server runs is not
+// known (the reply was lost and the status page could not tell), so the
+// after-hooks are told OutcomeUnknown. The message stays err's.
+func StateUnknown(err error) error {
+	if err == nil {
+		return nil
+	}
+	return stateUnknownError{err}
+}
+
+// IsStateUnknown reports whether err was marked with StateUnknown.
+func IsStateUnknown(err error) bool {
+	var u stateUnknownError
+	return errors.As(err, &u)
+}
+
+type stateUnknownError struct{ error }
+
+func (e stateUnknownError) Unwrap() error { return e.error }
 
 // Phase names a step of the flow, for observers and reports.
 type Phase string
@@ -159,7 +196,7 @@ const (
 	PhaseSwap      Phase = "swap"
 	PhaseVerify    Phase = "verify"
 	PhaseHealth    Phase = "health"
-	PhaseHook      Phase = "hook" // a hook runs; msg is a line of its output
+	PhaseHook      Phase = "hook" // a hook starts (msg: its point) or prints a line (msg: "point: line")
 	PhaseDone      Phase = "done"
 	PhaseSkipped   Phase = "skipped"
 	PhaseFailed    Phase = "failed"
@@ -168,7 +205,9 @@ const (
 // Observer is told what happens, for live output. Calls may come from many
 // goroutines at once.
 type Observer interface {
-	// Step: server i (0-based in plan order) entered phase, with a short message.
+	// Step: server i (0-based in plan order) entered phase, with a short
+	// message. The run-level hooks (before_rollout, after_rollout) come
+	// with i = -1 and a zero Target.
 	Step(i int, t Target, p Phase, msg string)
 	// Bytes: server i has sent n of total bytes of its upload.
 	Bytes(i int, t Target, n, total int64)
@@ -198,6 +237,9 @@ type ServerReport struct {
 	BeforeSwap *HookResult `json:"before_swap,omitempty"`
 	AfterSwap  *HookResult `json:"after_swap,omitempty"`
 	err        error
+	// stateUnknown: the swap's result is not known (a lost reply nobody
+	// could settle, an interrupted or abandoned swap).
+	stateUnknown bool
 }
 
 // Err returns the server's error with its exit code, or nil.
@@ -222,6 +264,10 @@ type Report struct {
 	// The run-level hooks, when configured and run.
 	BeforeRollout *HookResult `json:"before_rollout,omitempty"`
 	AfterRollout  *HookResult `json:"after_rollout,omitempty"`
-	Started       time.Time   `json:"started"`
-	Duration      int64       `json:"duration_ms"`
+	// Hooks are the hook points with a command; in a dry run, the hooks
+	// that would have run.
+	Hooks    []string  `json:"hooks,omitempty"`
+	Started  time.Time `json:"started"`
+	Duration int64     `json:"duration_ms"`
+	err      error     // a run-level hook's failure
 }

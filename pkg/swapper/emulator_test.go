@@ -11,6 +11,7 @@ import (
 	ntlmssp "github.com/Azure/go-ntlmssp"
 
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 	"github.com/wcdeploy/wcdeploy/pkg/uploader"
 )
@@ -42,7 +43,7 @@ func TestEmulatorDeploy(t *testing.T) {
 				var mu sync.Mutex
 				actions := map[string]int{}
 				var uploadBytes int64
-				srv := emulator.StartT(t, emulator.Config{
+				srv := emulatortest.Start(t, emulator.Config{
 					Flavor: flavor, Auth: auth, Users: map[string]string{"deployer": "s3cret!"},
 					InitialVersion: "1.0.0.0", SwapDelay: 20 * time.Millisecond,
 					Log: func(l emulator.RequestLog) {

@@ -28,11 +28,6 @@ type Swapped struct {
 	Unread   bool   `json:"unread,omitempty"` // the server showed n/a for version and date
 }
 
-// Rollout converts to the type the rollout engine reports.
-func (s *Swapped) Rollout() rollout.Swapped {
-	return rollout.Swapped{Version: s.Version, SizeKB: s.SizeKB, Date: s.Date}
-}
-
 // Status is what the admin status page says (§5).
 type Status struct {
 	Header     string `json:"header"`         // e.g. "Web Connection Handler Status Page"

@@ -77,7 +77,10 @@ func Swap(ctx context.Context, client *http.Client, updateURL, statusURL string,
 		sctx, cancel = context.WithTimeout(ctx, timeout)
 	}
 	defer cancel()
-	req, err := http.NewRequestWithContext(sctx, http.MethodGet, updateURL, noReplay{})
+	// The module holds the swap's reply for seconds: its wait has the swap's
+	// allowance, not the response timeout.
+	phase := transport.Phase{Name: "swap", ReplyWait: timeout, ReplySetting: transport.SettingSwap}
+	req, err := http.NewRequestWithContext(transport.WithPhase(sctx, phase), http.MethodGet, updateURL, noReplay{})
 	if err != nil {
 		return nil, exitcode.New(exitcode.Swap, fmt.Errorf("the update URL %q is not usable: %w", updateURL, err))
 	}
@@ -145,7 +148,7 @@ func FetchStatus(ctx context.Context, client *http.Client, statusURL string) (*S
 	if client == nil {
 		return nil, errors.New("swapper: no HTTP client")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, statusURL, nil)
+	req, err := http.NewRequestWithContext(transport.WithPhase(ctx, transport.Phase{Name: "status"}), http.MethodGet, statusURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("the status URL %q is not usable: %w", statusURL, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 )
@@ -37,7 +38,7 @@ func multipartExe(t *testing.T, size int64) ([]byte, string) {
 func TestEmulatorNTLM(t *testing.T) {
 	for _, flavor := range []emulator.Flavor{emulator.Module714, emulator.Module715, emulator.WebServer726} {
 		t.Run(string(flavor), func(t *testing.T) {
-			em := emulator.StartT(t, emulator.Config{
+			em := emulatortest.Start(t, emulator.Config{
 				Flavor: flavor, Auth: emulator.AuthBoth, Domain: "WCEMU",
 				Users: map[string]string{`WCEMU\deploy`: pw},
 			})
@@ -94,7 +95,7 @@ func TestEmulatorWrongPassword(t *testing.T) {
 		{"auto falls back to basic", "auto", emulator.AuthBasic, 2}, // anonymous, Basic
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			em := emulator.StartT(t, emulator.Config{Auth: tc.emAuth, Domain: "WCEMU", Users: map[string]string{`WCEMU\deploy`: pw}})
+			em := emulatortest.Start(t, emulator.Config{Auth: tc.emAuth, Domain: "WCEMU", Users: map[string]string{`WCEMU\deploy`: pw}})
 			c := mustNew(t, em.URL(), Options{Auth: tc.auth, User: `WCEMU\deploy`, Password: "wrong-" + pw})
 			for i := 0; i < 4; i++ {
 				_, _, err := do(t, c, "GET", em.URL()+"ModuleAdministration.wc", nil)
@@ -120,7 +121,7 @@ func TestEmulatorWrongPassword(t *testing.T) {
 }
 
 func TestEmulatorAuthenticatedButNotAdmin(t *testing.T) {
-	em := emulator.StartT(t, emulator.Config{Auth: emulator.AuthNTLM, Domain: "WCEMU", AdminAccount: `WCEMU\boss`,
+	em := emulatortest.Start(t, emulator.Config{Auth: emulator.AuthNTLM, Domain: "WCEMU", AdminAccount: `WCEMU\boss`,
 		Users: map[string]string{`WCEMU\deploy`: pw, `WCEMU\boss`: "x"}})
 	c := mustNew(t, em.URL(), Options{User: `WCEMU\deploy`, Password: pw})
 	_, _, err := do(t, c, "GET", em.URL()+"ModuleAdministration.wc", nil)
@@ -130,7 +131,7 @@ func TestEmulatorAuthenticatedButNotAdmin(t *testing.T) {
 }
 
 func TestEmulatorBasicAutoOverLoopback(t *testing.T) {
-	em := emulator.StartT(t, emulator.Config{Auth: emulator.AuthBasic, Users: map[string]string{"deploy": pw}})
+	em := emulatortest.Start(t, emulator.Config{Auth: emulator.AuthBasic, Users: map[string]string{"deploy": pw}})
 	c := mustNew(t, em.URL(), Options{User: "deploy", Password: pw})
 	resp, page, err := do(t, c, "GET", em.URL()+"ModuleAdministration.wc", nil)
 	if err != nil || resp.StatusCode != 200 || !strings.Contains(page, "Status") {
@@ -158,7 +159,7 @@ func TestGuardSharesRefusalsAcrossServers(t *testing.T) {
 	g := NewGuard()
 	var servers []*emulator.Server
 	for i := 0; i < 3; i++ {
-		servers = append(servers, emulator.StartT(t, emulator.Config{Auth: emulator.AuthNTLM, Domain: "WCEMU", Users: map[string]string{`WCEMU\deploy`: pw}}))
+		servers = append(servers, emulatortest.Start(t, emulator.Config{Auth: emulator.AuthNTLM, Domain: "WCEMU", Users: map[string]string{`WCEMU\deploy`: pw}}))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

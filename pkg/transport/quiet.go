@@ -18,6 +18,12 @@ func Quiet(err error) error {
 type quietError struct{ err error }
 
 func (q quietError) Error() string {
+	// A stalled connection's message already names the server and the
+	// setting; the transport's wrapping ("connection broken: …") adds nothing.
+	var stall *StallError
+	if errors.As(q.err, &stall) {
+		return stall.Error()
+	}
 	var op *net.OpError
 	if !errors.As(q.err, &op) {
 		return q.err.Error()

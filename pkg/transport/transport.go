@@ -38,14 +38,13 @@ const (
 	AuthNTLM  = "ntlm"  // NTLM/Negotiate only
 )
 
-// DefaultConnectTimeout bounds dialling and the TLS handshake when
-// Options.ConnectTimeout is 0.
-const DefaultConnectTimeout = 15 * time.Second
-
 // MaxRedirects is how many redirects a request may follow.
 const MaxRedirects = 5
 
-// Options configure the client for one server.
+// Options configure the client for one server. The caller decides every
+// value (wcdeploy's defaults live in pkg/config); a zero duration means no
+// limit of the client's own, leaving the request's context to bound it, and
+// a negative one is refused.
 type Options struct {
 	// Auth is auto (default), basic or ntlm.
 	Auth string
@@ -59,11 +58,16 @@ type Options struct {
 	// AllowInsecureHTTP permits Basic (clear-text password) over plain
 	// http:// to a host that is not loopback.
 	AllowInsecureHTTP bool
-	// ConnectTimeout bounds dialling and the TLS handshake (default 15 s).
+	// ConnectTimeout bounds dialling and the TLS handshake (0: only the
+	// request's context does).
 	ConnectTimeout time.Duration
 	// ResponseHeaderTimeout bounds the wait for a reply's headers after the
 	// request went out (0: no limit; the swap takes seconds).
 	ResponseHeaderTimeout time.Duration
+	// ProgressTimeout ends a request when no byte moved on its connection,
+	// either way, for this long (timeouts.response; 0: ResponseHeaderTimeout,
+	// else DefaultProgressTimeout). See WithPhase for the swap's reply.
+	ProgressTimeout time.Duration
 	// Proxy picks the proxy; nil means HTTP_PROXY/HTTPS_PROXY/NO_PROXY.
 	Proxy func(*http.Request) (*url.URL, error)
 	// Guard, shared by the clients of one run, stops every server from
@@ -130,10 +134,10 @@ func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context,
 		}
 		tlsConf.RootCAs = pool
 	}
-	connect := o.ConnectTimeout
-	if connect <= 0 {
-		connect = DefaultConnectTimeout
+	if o.ConnectTimeout < 0 || o.ResponseHeaderTimeout < 0 {
+		return nil, exitcode.Errorf(exitcode.Usage, "timeouts for %s must not be negative (connect %s, response %s)", u.Host, o.ConnectTimeout, o.ResponseHeaderTimeout)
 	}
+	connect := o.ConnectTimeout
 	proxy := o.Proxy
 	if proxy == nil {
 		proxy = http.ProxyFromEnvironment
@@ -158,6 +162,7 @@ func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context,
 	if dial != nil {
 		base.DialContext = dial
 	}
+	base.DialContext = progressDial(base.DialContext, u.Host, progressTimeout(o))
 	t := &authTransport{
 		base:       base,
 		origin:     originOf(u),
@@ -224,7 +229,7 @@ func (t *authTransport) String() string {
 // status page is a good choice: it needs the login and changes nothing) and
 // leaves the logged-in connection in the pool for the requests that follow.
 func Login(ctx context.Context, c *http.Client, pageURL string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pageURL, nil)
+	req, err := http.NewRequestWithContext(WithPhase(ctx, Phase{Name: "login"}), http.MethodGet, pageURL, nil)
 	if err != nil {
 		return exitcode.Errorf(exitcode.Usage, "cannot check the login at %q: %w", pageURL, err)
 	}

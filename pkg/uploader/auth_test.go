@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 	"github.com/wcdeploy/wcdeploy/pkg/transport"
@@ -17,7 +18,7 @@ import (
 func TestRefusedLoginIsAuthAndNotRetried(t *testing.T) {
 	for _, auth := range []string{"basic", "ntlm"} {
 		t.Run(auth, func(t *testing.T) {
-			srv := emulator.StartT(t, emulator.Config{Flavor: emulator.Module715, Auth: auth, Users: map[string]string{"deploy": "right"}})
+			srv := emulatortest.Start(t, emulator.Config{Flavor: emulator.Module715, Auth: auth, Users: map[string]string{"deploy": "right"}})
 			exe := filepath.Join(t.TempDir(), "App.exe")
 			if err := sampleexe.WriteFile(exe, sampleexe.Options{FileVersion: "1.0.0.1", Size: 2 << 20}); err != nil {
 				t.Fatal(err)

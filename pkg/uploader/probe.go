@@ -12,10 +12,6 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 )
 
-// DefaultRequestLimit is the request size IIS (maxAllowedContentLength) and
-// Kestrel (MaxRequestBodySize) accept unless the site raised it.
-const DefaultRequestLimit = 30_000_000
-
 // errBodyWanted ends a probe once the server asked for the body.
 var errBodyWanted = errors.New("the server asked for the upload's body")
 
@@ -39,11 +35,12 @@ func (b *probeBody) Close() error                   { return nil }
 // body too large"); a server that wants the body answers "100 Continue",
 // and the probe ends there, before a byte of the body is sent. A server
 // that ignores the Expect header is taken as accepting (the upload itself
-// still checks). exeSize is the EXE's size, for the advice in the error.
+// still checks). exeSize is the EXE's size and flavor the server's, for
+// the error's advice (LimitAdvice).
 //
 // Only worth it above DefaultRequestLimit: smaller uploads pass any
 // server's default limits, and the probe costs one aborted request.
-func ProbeLimit(ctx context.Context, client *http.Client, uploadURL string, bodyLen, exeSize int64) error {
+func ProbeLimit(ctx context.Context, client *http.Client, uploadURL, flavor string, bodyLen, exeSize int64) error {
 	body := &probeBody{}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uploadURL, body)
 	if err != nil {
@@ -76,7 +73,7 @@ func ProbeLimit(ctx context.Context, client *http.Client, uploadURL string, body
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return exitcode.Errorf(exitcode.Auth, "the upload link refused the credentials (%d); check that the account is in the server's AdminAccount setting", resp.StatusCode)
 	case tooLarge(resp.StatusCode, string(reply), bodyLen):
-		return exitcode.New(exitcode.Upload, limitError(resp.StatusCode, exeSize))
+		return exitcode.New(exitcode.Upload, limitError(resp.StatusCode, exeSize, LimitAdvice(flavor, bodyLen)))
 	}
 	// Any other answer came without the body (for example the module's "no
 	// file" page): the size itself was not refused.

@@ -32,21 +32,33 @@ const (
 // separators, e.g. 1,234,567 / 1.234.567 / 1 234 567 / 1'234'567.
 var bytesRe = regexp.MustCompile(`\(\s*([0-9](?:[0-9.,'’\s\x{00a0}\x{202f}]*[0-9])?)\s*bytes\s*\)`)
 
-// limitSlack is added to the EXE size in the advised request limits, for the
-// multipart framing and a little growth of the EXE.
-const limitSlack = 1 << 20
-
 // smallUpload is the size under which a 404 is taken for a wrong URL rather
-// than a request limit: ASP.NET's default maxRequestLength is 4096 KB, and
-// IIS's maxAllowedContentLength is 30,000,000 bytes.
-const smallUpload = 4096 * 1024
+// than a request limit: ASP.NET's default maxRequestLength.
+const smallUpload = DefaultASPNETRequestKB * 1024
+
+// Sent is what a reply answers: the EXE's size (the size the server must
+// echo), the whole request's size and the server's flavor (both for the
+// size-limit advice).
+type Sent struct {
+	ExeSize     int64
+	RequestSize int64 // 0: taken as ExeSize
+	Flavor      string
+}
+
+func (s Sent) request() int64 {
+	if s.RequestSize > 0 {
+		return s.RequestSize
+	}
+	return s.ExeSize
+}
 
 // CheckReply decides whether an upload reply accepts the upload, exactly as
 // wc-protocol.md §3.2 says: status 200, the "File has been uploaded" page, no
 // "Unable to save" anywhere (the module appends the success page after a
-// failed save), and an echoed byte count equal to localSize. Every other reply
-// is an error that quotes the server and says what to do.
-func CheckReply(status int, body []byte, localSize int64) (*Result, error) {
+// failed save), and an echoed byte count equal to sent.ExeSize. Every other
+// reply is an error that quotes the server and says what to do.
+func CheckReply(status int, body []byte, sent Sent) (*Result, error) {
+	localSize := sent.ExeSize
 	doc, perr := wcpage.Parse(body)
 	if perr != nil {
 		doc = &wcpage.Doc{}
@@ -65,8 +77,8 @@ func CheckReply(status int, body []byte, localSize int64) (*Result, error) {
 		return nil, exitcode.Errorf(exitcode.Auth, "the server denied access (403)%s; check that the account may use the admin links (AdminAccount) and that IIS allows the request", quote())
 	}
 	text := string(body)
-	if tooLarge(status, text, localSize) {
-		return nil, exitcode.New(exitcode.Upload, limitError(status, localSize))
+	if tooLarge(status, text, sent.request()) {
+		return nil, exitcode.New(exitcode.Upload, limitError(status, localSize, LimitAdvice(sent.Flavor, sent.request())))
 	}
 	if p, ok := doc.Header(hdrUnableToSave); ok || containsFold(text, "Unable to save") {
 		msg := p.Message
@@ -163,18 +175,10 @@ func tooLarge(status int, text string, size int64) bool {
 	return false
 }
 
-// limitFor is the request limit to suggest for an EXE of size bytes: the
-// size plus framing slack, rounded up to whole MiB.
-func limitFor(size int64) int64 {
-	return (size + limitSlack + (1<<20 - 1)) &^ (1<<20 - 1)
-}
-
-func limitError(status int, size int64) error {
-	want := limitFor(size)
-	return fmt.Errorf("the server's request size limit is below the EXE's size of %d bytes (%d): in the site's web.config set "+
-		`<requestLimits maxAllowedContentLength="%d" /> (bytes, system.webServer/security/requestFiltering) and `+
-		`<httpRuntime maxRequestLength="%d" /> (KB, system.web); for the Web Connection Web Server raise Kestrel's MaxRequestBodySize; `+
-		"if the upload URL may be wrong, check it too", size, status, want, want/1024)
+// limitError is a refused size: the server's answer and the advice.
+func limitError(status int, exeSize int64, a Advice) error {
+	return fmt.Errorf("the server's request size limit is below the EXE's size of %d bytes (%d): %s; "+
+		"if the upload URL may be wrong, check it too", exeSize, status, a)
 }
 
 func containsFold(s, sub string) bool {

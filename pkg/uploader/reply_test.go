@@ -46,7 +46,7 @@ func TestCheckReplyTranscripts(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
 			status, body := transcript(t, filepath.Join("testdata", tc.file))
-			res, err := CheckReply(status, body, capturedSize)
+			res, err := CheckReply(status, body, Sent{ExeSize: capturedSize})
 			check(t, res, err, tc.want, tc.code)
 			if err == nil && (res.Bytes != capturedSize || !strings.HasSuffix(res.UpdateFile, "/deploy/WcTestApp_Update.exe")) {
 				t.Errorf("result %+v", res)
@@ -101,10 +101,10 @@ func TestCheckReplySynthetic(t *testing.T) {
 		{"empty 200", 200, "", size, "not with the upload page", exitcode.Upload},
 		{"marker in title only", 200, "<title>File has been uploaded</title>", size, "did not say how many bytes", exitcode.Upload},
 		{"404.13", 404, "<h3>HTTP Error 404.13 - Not Found</h3><p>The request filtering module is configured to deny a request that exceeds the request content length.</p>", 1000,
-			`maxAllowedContentLength="2097152"`, exitcode.Upload},
-		{"404 big body", 404, "<h1>Not Found</h1>", size, `maxAllowedContentLength="32505856" /> (bytes`, exitcode.Upload},
+			`maxAllowedContentLength="30408704"`, exitcode.Upload},
+		{"404 big body", 404, "<h1>Not Found</h1>", size, `maxAllowedContentLength="39845888" /> (bytes`, exitcode.Upload},
 		{"404 small body", 404, "<h1>Not Found</h1>", 1000, "upload URL was not found (404)", exitcode.Upload},
-		{"kestrel", 500, kestrel, size, `<httpRuntime maxRequestLength="31744" /> (KB`, exitcode.Upload},
+		{"kestrel", 500, kestrel, size, `<httpRuntime maxRequestLength="38912" /> (KB`, exitcode.Upload},
 		{"asp.net", 500, aspnet, size, "request size limit is below the EXE's size of 31234567 bytes (500)", exitcode.Upload},
 		{"413", 413, "<html><body>413 Request Entity Too Large</body></html>", size, "maxAllowedContentLength", exitcode.Upload},
 		{"UpdateFile empty", 500, modulePage("UpdateExe setting not set", "The UpdateExe setting in the configuration is not configured and the value is empty or missing."), size,
@@ -118,7 +118,7 @@ func TestCheckReplySynthetic(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := CheckReply(tc.status, []byte(tc.body), tc.size)
+			res, err := CheckReply(tc.status, []byte(tc.body), Sent{ExeSize: tc.size})
 			check(t, res, err, tc.want, tc.code)
 			if err == nil && (res.Bytes != tc.size || res.UpdateFile != `C:\WebApps\App\deploy\App_Update.exe`) {
 				t.Errorf("result %+v", res)
@@ -129,7 +129,7 @@ func TestCheckReplySynthetic(t *testing.T) {
 
 func TestCheckReplyNoSecrets(t *testing.T) {
 	// Errors quote the server's page; they must not quote our request.
-	_, err := CheckReply(401, []byte("<h1>nope</h1>"), 10)
+	_, err := CheckReply(401, []byte("<h1>nope</h1>"), Sent{ExeSize: 10})
 	if err == nil || errors.Is(err, ErrChanged) {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func FuzzCheckReply(f *testing.F) {
 	f.Add(200, []byte(uploadedPage(1234567, ".")), int64(1234567))
 	f.Add(404, []byte("HTTP Error 404.13"), int64(5))
 	f.Fuzz(func(t *testing.T, status int, body []byte, size int64) {
-		res, err := CheckReply(status, body, size)
+		res, err := CheckReply(status, body, Sent{ExeSize: size})
 		if err == nil {
 			if status != 200 || res.Bytes != size || !strings.Contains(strings.ToLower(string(body)), "file has been uploaded") ||
 				strings.Contains(strings.ToLower(string(body)), "unable to save") {

@@ -27,6 +27,9 @@ type Options struct {
 	URL     string // the UploadExe.wc link
 	ExePath string
 	DLLPath string // optional companion DLL (module 7.15+)
+	// Flavor is the server's flavor (module, webserver, isapi), for the
+	// advice when the server refuses the upload's size.
+	Flavor string
 	// Name is the EXE's name as built ("build/Shop.exe") when ExePath is a
 	// copy under another name (the archive); the server is told this one.
 	Name string
@@ -77,7 +80,7 @@ func Upload(ctx context.Context, client *http.Client, o Options) (*Result, error
 	}
 	wait := o.Backoff
 	for attempt := 1; ; attempt++ {
-		res, retry, err := send(ctx, client, o.URL, body, maxReply)
+		res, retry, err := send(ctx, client, o, body, maxReply)
 		if err == nil {
 			res.Attempts = attempt
 			return res, nil
@@ -103,10 +106,11 @@ func Upload(ctx context.Context, client *http.Client, o Options) (*Result, error
 }
 
 // send makes one attempt; retry says whether another attempt may help.
-func send(ctx context.Context, client *http.Client, target string, body *Body, maxReply int64) (res *Result, retry bool, err error) {
+func send(ctx context.Context, client *http.Client, o Options, body *Body, maxReply int64) (res *Result, retry bool, err error) {
+	target := o.URL
 	// Each attempt reads its own clone: the transport may still be reading
 	// the previous one when it gives up on a connection.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, body.Clone())
+	req, err := http.NewRequestWithContext(transport.WithPhase(ctx, transport.Phase{Name: "upload"}), http.MethodPost, target, body.Clone())
 	if err != nil {
 		return nil, false, exitcode.New(exitcode.Upload, fmt.Errorf("the upload URL %q is not usable: %w", target, err))
 	}
@@ -141,11 +145,13 @@ func send(ctx context.Context, client *http.Client, target string, body *Body, m
 				// the connection without reading the body: the client may
 				// see the reset before the 404.13 page (wc-protocol.md §4.5).
 				return nil, true, exitcode.New(exitcode.Upload, fmt.Errorf("the server closed the connection while the EXE was being sent: %w; "+
-					"check that the server is up, and that its request size limit allows the EXE's %d bytes (IIS answers larger uploads with 404.13 "+
-					`or a reset; in web.config raise <requestLimits maxAllowedContentLength="%d" /> and <httpRuntime maxRequestLength="%d" />)`,
-					quiet(err), body.FileSize(), limitFor(body.FileSize()), limitFor(body.FileSize())/1024))
+					"check that the server is up, and that its request size limit allows the upload's %d bytes (a server refuses a larger upload with 404.13, "+
+					"a 500 page or a reset): %s", quiet(err), body.Len(), LimitAdvice(o.Flavor, body.Len())))
 			}
 			return nil, true, exitcode.New(exitcode.Upload, fmt.Errorf("the connection failed during the upload: %w; check that the server is up and reachable", quiet(err)))
+		}
+		if stall := (*transport.StallError)(nil); errors.As(err, &stall) {
+			return nil, false, exitcode.New(exitcode.Upload, fmt.Errorf("the upload did not finish: %w", quiet(err)))
 		}
 		return nil, false, exitcode.New(exitcode.Upload, fmt.Errorf("the upload could not be sent: %w", quiet(err)))
 	}
@@ -162,7 +168,7 @@ func send(ctx context.Context, client *http.Client, target string, body *Body, m
 		// again only overwrites UpdateFile again.
 		return nil, transient(rerr), exitcode.New(exitcode.Upload, fmt.Errorf("the upload's reply was cut off (%d): %w", resp.StatusCode, rerr))
 	}
-	res, err = CheckReply(resp.StatusCode, reply, body.FileSize())
+	res, err = CheckReply(resp.StatusCode, reply, Sent{ExeSize: body.FileSize(), RequestSize: body.Len(), Flavor: o.Flavor})
 	if err != nil {
 		retry = resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusServiceUnavailable
 		return nil, retry, err

@@ -46,6 +46,10 @@ type Doc struct {
 	Text string
 	// Truncated says the body was longer than MaxBytes and was cut.
 	Truncated bool
+
+	// Which page skeleton the banners came in (Identify): the module's and
+	// Web Server's page-header-text, or wc.dll's header.
+	pageHeaderText, isapiHeader bool
 }
 
 // Parse parses body. Bytes that are not UTF-8 are read as Windows-1252, the
@@ -93,6 +97,11 @@ func Parse(body []byte) (*Doc, error) {
 			}
 			cur.Title = collapse(textOf(n))
 		case isHeader(n):
+			if headerClass(n) == classPageHeader {
+				d.pageHeaderText = true
+			} else {
+				d.isapiHeader = true
+			}
 			if cur == nil || cur.Header != "" {
 				start()
 			}
@@ -191,21 +200,30 @@ func Clip(s string, max int) string {
 	return strings.TrimSpace(string(r[:max-1])) + "…"
 }
 
-func isHeader(n *html.Node) bool {
+// The banner classes: the module's and Web Server's, and ISAPI wc.dll's
+// <div class='header'>.
+const (
+	classPageHeader = "page-header-text"
+	classISAPI      = "header"
+)
+
+func isHeader(n *html.Node) bool { return headerClass(n) != "" }
+
+// headerClass is the banner class of a <div>, "" for other elements.
+func headerClass(n *html.Node) string {
 	if n.DataAtom != atom.Div {
-		return false
+		return ""
 	}
 	for _, a := range n.Attr {
 		if a.Namespace == "" && a.Key == "class" {
 			for _, c := range strings.Fields(a.Val) {
-				// ISAPI wc.dll writes <div class='header'>.
-				if c == "page-header-text" || c == "header" {
-					return true
+				if c == classPageHeader || c == classISAPI {
+					return c
 				}
 			}
 		}
 	}
-	return false
+	return ""
 }
 
 // messageDiv finds the message <div> for the header at order[i]: its next

@@ -1,20 +1,24 @@
-package rollout
+// Package report shows a rollout's outcome: the table (coloured on a
+// terminal) or the JSON document on stdout, and under GitHub Actions one
+// annotation per failed server and a job summary.
+package report
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/wcdeploy/wcdeploy/internal/output"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
 
-// RenderOptions say how the final report is shown.
-type RenderOptions struct {
+// Options say how the final report is shown.
+type Options struct {
 	JSON  bool // the Report as an indented JSON document on stdout
 	Quiet bool // no table (the error, if any, is still printed by the caller)
 	// Getenv reads the environment (GITHUB_ACTIONS, GITHUB_STEP_SUMMARY).
@@ -25,7 +29,7 @@ type RenderOptions struct {
 // on stdout and, under GitHub Actions, one ::error line per failed server and
 // a job summary. Workflow commands go to stderr when stdout carries JSON, so
 // the document stays parseable (the runner reads both streams).
-func Render(s *ui.Streams, rep *Report, o RenderOptions) error {
+func Render(s *ui.Streams, rep *rollout.Report, o Options) error {
 	switch {
 	case o.JSON:
 		if err := WriteJSON(s.Out, rep); err != nil {
@@ -67,13 +71,8 @@ func Render(s *ui.Streams, rep *Report, o RenderOptions) error {
 }
 
 // WriteJSON writes the report as an indented JSON document.
-func WriteJSON(w io.Writer, rep *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(rep); err != nil {
-		return fmt.Errorf("writing the JSON report: %w", err)
-	}
-	return nil
+func WriteJSON(w io.Writer, rep *rollout.Report) error {
+	return output.JSON(w, rep)
 }
 
 func yesNo(b bool) string {
@@ -95,105 +94,62 @@ func seconds(ms int64) string {
 }
 
 // note is what the last column says: the error, or why nothing was done.
-func (s *ServerReport) note() string {
+func note(s *rollout.ServerReport) string {
 	switch {
 	case s.Error != "" && s.Skipped != "":
-		return oneLine(s.Skipped + ": " + s.Error)
+		return ui.OneLine(s.Skipped + ": " + s.Error)
 	case s.Error != "":
-		return oneLine(s.Error)
+		return ui.OneLine(s.Error)
 	case s.Skipped != "":
-		return oneLine(s.Skipped)
+		return ui.OneLine(s.Skipped)
 	}
 	return ""
 }
 
 // after is the version the server runs now as far as we know.
-func (s *ServerReport) after() string {
+func after(s *rollout.ServerReport) string {
 	if s.VersionAfter == "" && s.Error != "" {
 		return "?"
 	}
 	return orDash(s.VersionAfter)
 }
 
-// Summary says in one line how the run ended.
-func (rep *Report) Summary() string {
-	var updated, current, failed, other int
-	for i := range rep.Servers {
-		s := &rep.Servers[i]
-		switch {
-		case s.Error != "":
-			failed++
-		case s.Verified:
-			updated++
-		case s.UpToDate:
-			current++
-		default:
-			other++
-		}
-	}
-	var parts []string
-	parts = append(parts, fmt.Sprintf("%d of %d servers updated", updated, len(rep.Servers)))
-	if current > 0 {
-		parts = append(parts, fmt.Sprintf("%d already current", current))
-	}
-	if failed > 0 {
-		parts = append(parts, fmt.Sprintf("%d failed", failed))
-	}
-	if other > 0 {
-		word := "not updated"
-		if rep.DryRun {
-			word = "planned"
-		}
-		parts = append(parts, fmt.Sprintf("%d %s", other, word))
-	}
-	head := fmt.Sprintf("%s %s", exeName(rep.Build.Path), rep.Build.Version)
-	if rep.DryRun {
-		head = "dry run: " + head
-	}
-	return fmt.Sprintf("%s: %s; exit %d (%s)", head, strings.Join(parts, ", "), rep.ExitCode, exitcode.Code(rep.ExitCode))
-}
-
 // WriteTable writes the human report: one row per server, then the plan
 // (dry run) or why swapping stopped, then a summary line.
-func WriteTable(w io.Writer, rep *Report, color bool) error {
+func WriteTable(w io.Writer, rep *rollout.Report, color bool) error {
 	// Coloured cells carry escape codes of equal length in every row of a
 	// column, so tabwriter's widths stay right.
-	paint := func(code, s string) string {
-		if !color {
-			return s
-		}
-		return code + s + ansiReset
-	}
+	paint := func(code, s string) string { return ui.Paint(color, code, s) }
 	flag := func(ok bool, relevant bool) string {
 		switch {
 		case ok:
-			return paint(ansiGreen, "yes")
+			return paint(ui.Green, "yes")
 		case relevant:
-			return paint(ansiRed, "no ")
+			return paint(ui.Red, "no ")
 		}
-		return paint(ansiDim, "no ")
+		return paint(ui.Dim, "no ")
 	}
 	var table bytes.Buffer
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "SERVER\tBEFORE\tAFTER\t%s\t%s\t%s\t%s\tTIME\tERROR\n",
-		paint(ansiPlain, "STAGED"), paint(ansiPlain, "SWAPPED"), paint(ansiPlain, "VERIFIED"), paint(ansiPlain, "HEALTH"))
+		paint(ui.Plain, "STAGED"), paint(ui.Plain, "SWAPPED"), paint(ui.Plain, "VERIFIED"), paint(ui.Plain, "HEALTH"))
 	for i := range rep.Servers {
 		s := &rep.Servers[i]
 		tried := s.Error != "" && s.Skipped == ""
 		health := orDash(s.Health)
-		hcode := ansiDim
+		hcode := ui.Dim
 		switch s.Health {
 		case "ok":
-			hcode = ansiGreen
+			hcode = ui.Green
 		case "failed":
-			hcode = ansiRed
+			hcode = ui.Red
 		}
-		note := s.note()
+		note := note(s)
 		if s.Error != "" {
-			note = paint(ansiRed, note)
+			note = paint(ui.Red, note)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			s.Name, orDash(s.VersionBefore), s.after(),
+			s.Name, orDash(s.VersionBefore), after(s),
 			flag(s.Staged, tried), flag(s.Swapped, tried && s.Staged), flag(s.Verified, tried && s.Swapped),
 			paint(hcode, fmt.Sprintf("%-6s", health)), seconds(s.DurationMS), note)
 	}
@@ -213,6 +169,9 @@ func WriteTable(w io.Writer, rep *Report, color bool) error {
 		for gi, g := range rep.Batches {
 			fmt.Fprintf(&b, "  %d. %s\n", gi+1, strings.Join(g, ", "))
 		}
+		if len(rep.Hooks) > 0 {
+			fmt.Fprintf(&b, "hooks that would run: %s\n", strings.Join(rep.Hooks, ", "))
+		}
 	}
 	b.WriteByte('\n')
 	if rep.HaltReason != "" {
@@ -228,7 +187,7 @@ func WriteTable(w io.Writer, rep *Report, color bool) error {
 
 // mdCell keeps a value inside one Markdown table cell.
 func mdCell(s string) string {
-	s = oneLine(s)
+	s = ui.OneLine(s)
 	s = strings.ReplaceAll(s, `\`, `\\`)
 	s = strings.ReplaceAll(s, "|", `\|`)
 	s = strings.ReplaceAll(s, "<", "&lt;")
@@ -236,7 +195,7 @@ func mdCell(s string) string {
 }
 
 // WriteMarkdown writes the report as a GitHub job summary section.
-func WriteMarkdown(w io.Writer, rep *Report) error {
+func WriteMarkdown(w io.Writer, rep *rollout.Report) error {
 	var b strings.Builder
 	status := "✅ deployed"
 	if !rep.OK {
@@ -245,15 +204,15 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	if rep.DryRun {
 		status = "dry run"
 	}
-	fmt.Fprintf(&b, "### wcdeploy: %s %s — %s\n\n", mdCell(exeName(rep.Build.Path)), mdCell(rep.Build.Version), status)
+	fmt.Fprintf(&b, "### wcdeploy: %s %s — %s\n\n", mdCell(rep.Build.FileName()), mdCell(rep.Build.Version), status)
 	b.WriteString("| Server | Before | After | Staged | Swapped | Verified | Health | Time | Error |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for i := range rep.Servers {
 		s := &rep.Servers[i]
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			mdCell(s.Name), mdCell(orDash(s.VersionBefore)), mdCell(s.after()),
+			mdCell(s.Name), mdCell(orDash(s.VersionBefore)), mdCell(after(s)),
 			yesNo(s.Staged), yesNo(s.Swapped), yesNo(s.Verified), orDash(s.Health),
-			seconds(s.DurationMS), mdCell(s.note()))
+			seconds(s.DurationMS), mdCell(note(s)))
 	}
 	b.WriteByte('\n')
 	if rep.HaltReason != "" {
@@ -272,7 +231,7 @@ func ghEscape(s string) string {
 
 // WriteGitHubErrors writes one ::error workflow command per failed server,
 // which GitHub shows as an annotation on the run.
-func WriteGitHubErrors(w io.Writer, rep *Report) error {
+func WriteGitHubErrors(w io.Writer, rep *rollout.Report) error {
 	var b strings.Builder
 	for i := range rep.Servers {
 		s := &rep.Servers[i]
@@ -287,12 +246,4 @@ func WriteGitHubErrors(w io.Writer, rep *Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// exeName is the file name of the build, whichever OS wrote the path.
-func exeName(path string) string {
-	if k := strings.LastIndexAny(path, `/\`); k >= 0 {
-		return path[k+1:]
-	}
-	return path
 }

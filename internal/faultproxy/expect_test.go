@@ -1,0 +1,47 @@
+package faultproxy_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/wcdeploy/wcdeploy/internal/faultproxy"
+	"github.com/wcdeploy/wcdeploy/pkg/config"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
+	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/transport"
+	"github.com/wcdeploy/wcdeploy/pkg/uploader"
+)
+
+// TestExpectContinue: the upload size probe ("Expect: 100-continue")
+// works through the proxy: the interim reply is passed on, and a refusal
+// of the size comes back before any body is sent.
+func TestExpectContinue(t *testing.T) {
+	em := emulatortest.Start(t, emulator.Config{Flavor: emulator.Module715, Auth: emulator.AuthBasic, Users: map[string]string{"u": "p"}, MaxRequestBytes: 1 << 20})
+	px := faultproxy.Start(t, em.URL())
+	up, _, _, err := config.DeriveURLs(config.FlavorModule, px.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := transport.New(px.URL(), transport.Options{Auth: transport.AuthBasic, User: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := uploader.ProbeLimit(ctx, c, up, "module", 512<<10, 500<<10); err != nil {
+		t.Errorf("a size under the limit: %v", err)
+	}
+	err = uploader.ProbeLimit(ctx, c, up, "module", 4<<20, 4<<20)
+	if exitcode.Of(err) != exitcode.Upload {
+		t.Errorf("a size over the limit: %v (exit %d), want exit 4", err, exitcode.Of(err))
+	}
+	for _, e := range px.Stats().Exchanges {
+		if e.BodySent > 0 || e.Method != http.MethodPost {
+			t.Errorf("exchange %+v: the probe sent body bytes", e)
+		}
+	}
+}

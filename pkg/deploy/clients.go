@@ -1,0 +1,97 @@
+package deploy
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+
+	"github.com/wcdeploy/wcdeploy/pkg/config"
+	"github.com/wcdeploy/wcdeploy/pkg/credentials"
+	"github.com/wcdeploy/wcdeploy/pkg/rollout"
+	"github.com/wcdeploy/wcdeploy/pkg/transport"
+)
+
+// NewClientFunc builds the HTTP client for one server (transport.New, or a
+// test's own).
+type NewClientFunc func(serverURL string, o transport.Options) (*http.Client, error)
+
+// Clients gives each server of the run its authenticated client. The
+// password is resolved per host through resolver, which asks once for what
+// stdin or a prompt supplies; one refused login is not retried on every
+// server.
+func Clients(ctx context.Context, p config.Profile, resolver *credentials.Resolver, flags credentials.Request, newClient NewClientFunc) ClientFunc {
+	guard := transport.NewGuard()
+	return func(t rollout.Target) (*http.Client, error) {
+		password := ""
+		if p.Username != "" {
+			r, err := CredentialRequest(&p, config.Server{URL: t.URL}, flags)
+			if err != nil {
+				return nil, err
+			}
+			cred, err := resolver.Resolve(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			password = cred.Password
+		}
+		o := TransportOptions(&p, password)
+		// The swap holds the reply for seconds: the header wait must allow it.
+		o.ResponseHeaderTimeout = max(p.Timeouts.Response, p.Timeouts.Swap)
+		o.Guard = guard
+		return newClient(t.URL, o)
+	}
+}
+
+// CredentialRequest is the credential request for one server: the
+// profile's user on the server's host, plus the --password-* flags.
+func CredentialRequest(p *config.Profile, s config.Server, flags credentials.Request) (credentials.Request, error) {
+	host, err := credentials.HostOf(s.URL)
+	if err != nil {
+		return credentials.Request{}, err
+	}
+	flags.User, flags.Host = p.Username, host
+	return flags, nil
+}
+
+// TransportOptions maps a profile to the HTTP client options for its servers.
+func TransportOptions(p *config.Profile, password string) transport.Options {
+	return transport.Options{
+		Auth: p.Auth, User: p.Username, Password: password,
+		CAFile: p.CAFile, InsecureSkipVerify: p.InsecureSkipVerify, AllowInsecureHTTP: p.AllowInsecureHTTP,
+		ConnectTimeout: p.Timeouts.Connect, ResponseHeaderTimeout: p.Timeouts.Response,
+		// No byte moved for timeouts.response ends a request (the swap reply
+		// waits timeouts.swap: the swapper marks its phase).
+		ProgressTimeout: p.Timeouts.Response,
+	}
+}
+
+// KeychainHosts lists the keychain hosts of the profile's servers, in
+// order: keychain entries are per user and server host.
+func KeychainHosts(p *config.Profile) ([]string, error) {
+	var hosts []string
+	seen := map[string]bool{}
+	for _, s := range p.Servers {
+		h, err := credentials.HostOf(s.URL)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[h] {
+			seen[h] = true
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts, nil
+}
+
+// CheckLogin reads s's status page with the password and changes nothing:
+// login stores only a password that passes here.
+func CheckLogin(ctx context.Context, p *config.Profile, s config.Server, password string, newClient NewClientFunc) error {
+	c, err := newClient(s.URL, TransportOptions(p, password))
+	if err != nil {
+		return err
+	}
+	defer c.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(ctx, p.Timeouts.Status)
+	defer cancel()
+	return transport.Login(ctx, c, cmp.Or(s.StatusURL, s.URL))
+}

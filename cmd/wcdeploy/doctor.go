@@ -12,7 +12,6 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
 	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
 
 // doctorParallel is the least number of servers doctor checks at once.
@@ -63,8 +62,8 @@ func runDoctor(ctx context.Context, a *app, p config.Profile, cred credentials.R
 		Parallel: max(p.Rollout.Parallel, doctorParallel),
 		Anonymous: func(t rollout.Target) (*http.Client, error) {
 			o := deploy.TransportOptions(&p, "")
-			o.User = "" // the challenge of an anonymous request
-			return transport.New(t.URL, o)
+			o.User, o.Name = "", t.Name // the challenge of an anonymous request
+			return a.newClient(t.URL, o)
 		},
 	})
 	var err error

@@ -62,7 +62,7 @@ loopback unless --allow-remote is given, and runs until Ctrl-C.`,
 	f.StringVar(&o.flavor, "flavor", string(emulator.Module715), "server to emulate: module-7.14, module-7.15, webserver-7.26 or isapi")
 	f.StringArrayVar(&o.users, "user", nil, "a user as NAME:PASSWORD (repeatable; NAME may be DOMAIN\\user)")
 	f.StringVar(&o.usersFile, "users-file", "", "file with one NAME:PASSWORD per line (# starts a comment)")
-	f.StringVar(&o.auth, "auth", emulator.AuthBoth, "authentication the site enables: basic, ntlm, both or none")
+	f.StringVar(&o.auth, "auth", emulator.AuthBoth, "authentication the site enables: basic, ntlm, both, kerberos (service keytab from KRB5_KTNAME) or none")
 	f.StringVar(&o.adminAccount, "admin-account", "ANY", "AdminAccount setting: ANY, a comma list of users, none (webserver) or empty")
 	f.StringVar(&o.domain, "domain", "", "domain that prefixes authenticated names (DOMAIN\\user), as IIS reports them")
 	f.StringVar(&o.dir, "dir", "", "deploy folder for ExeFile and UpdateFile (default: a new temporary folder)")

@@ -88,6 +88,7 @@ swaps it in, and verifies that the server now runs exactly that build.`,
 			if a.quiet && a.verbose {
 				return exitcode.Errorf(exitcode.Usage, "--quiet and --verbose cannot be used together")
 			}
+			a.traceRequests()
 			return nil
 		},
 	}

@@ -37,6 +37,8 @@ const (
 	AuthAuto  = "auto"
 	AuthBasic = "basic"
 	AuthNTLM  = "ntlm"
+	// AuthKerberos is Kerberos (Negotiate) only.
+	AuthKerberos = "kerberos"
 )
 
 // Server is one target. The three URLs are filled by Load.
@@ -51,6 +53,8 @@ type Server struct {
 	// Vars are the server's own names for the hooks (the balancer's name
 	// for it, say), exported to them as WCDEPLOY_VAR_<NAME>.
 	Vars map[string]string `json:"vars,omitempty"`
+	// SPN is the Kerberos service principal; "" means HTTP/<host of URL>.
+	SPN string `json:"spn,omitempty"`
 }
 
 // Health is one health check run after a swap.
@@ -99,6 +103,8 @@ type Profile struct {
 	CAFile             string // absolute path or ""
 	InsecureSkipVerify bool
 	AllowInsecureHTTP  bool
+	KerberosKeytab     string // absolute path or "": the client keytab
+	KerberosConfig     string // absolute path or "": krb5.conf
 	Timeouts           Timeouts
 	Retries            int
 	Rollout            Rollout

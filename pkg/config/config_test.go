@@ -491,7 +491,7 @@ func TestBadFiles(t *testing.T) {
 		{"profile scalar", "profiles:\n  prod: 3\n", []string{`profile "prod" must be a mapping`}},
 		{"bad flavor", pre + "    flavor: iis\n", []string{`profile "prod": flavor`, "must be one of module, webserver, isapi"}},
 		{"bad server flavor", "profiles:\n  prod:\n    servers: [{name: w, url: 'https://w/App/', flavor: IIS}]\n", []string{"servers[0].flavor"}},
-		{"bad auth", pre + "    auth: kerberos\n", []string{"auth: must be one of auto, basic, ntlm"}},
+		{"bad auth", pre + "    auth: digest\n", []string{"auth: must be one of auto, basic, ntlm"}},
 		{"negative retries", pre + "    retries: -1\n", []string{"retries: must not be negative, got -1"}},
 		{"negative canary", pre + "    rollout: {canary: -2}\n", []string{"rollout.canary: must not be negative"}},
 		{"zero parallel", pre + "    rollout: {parallel: 0}\n", []string{"rollout.parallel: must be at least 1"}},

@@ -103,7 +103,7 @@ func (m *merger) pick(flag string, file map[string]any, key string) (any, layer,
 }
 
 // profileSections are the nested mappings inside a profile.
-var profileSections = map[string]bool{"timeouts": true, "rollout": true, "archive": true}
+var profileSections = map[string]bool{"timeouts": true, "rollout": true, "archive": true, "kerberos": true}
 
 // flatten turns the profile mapping into dotted keys and refuses any key that
 // is not known. Lists (servers, rollout.health) are returned as they are.

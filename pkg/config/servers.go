@@ -6,6 +6,17 @@ import (
 	"strings"
 )
 
+// ServerSPN is the Kerberos service principal set for the named server
+// (spn:), or "".
+func (p Profile) ServerSPN(name string) string {
+	for _, s := range p.Servers {
+		if strings.EqualFold(s.Name, name) {
+			return s.SPN
+		}
+	}
+	return ""
+}
+
 type fileServer struct {
 	Name      string         `mapstructure:"name"`
 	URL       string         `mapstructure:"url"`
@@ -14,6 +25,7 @@ type fileServer struct {
 	UploadURL string         `mapstructure:"upload_url"`
 	UpdateURL string         `mapstructure:"update_url"`
 	StatusURL string         `mapstructure:"status_url"`
+	SPN       string         `mapstructure:"spn"`
 	Vars      map[string]any `mapstructure:"vars"`
 }
 
@@ -85,7 +97,7 @@ func (m *merger) fileServer(at string, item any, flavor string) (serverEntry, er
 	key := m.fileKey(at)
 	var fs fileServer
 	if err := decodeStrict(item, &fs); err != nil {
-		return serverEntry{}, usageErr("%s: %s; keys: name, url, flavor, group, upload_url, update_url, status_url, vars", m.strictKey(at, err), err)
+		return serverEntry{}, usageErr("%s: %s; keys: name, url, flavor, group, upload_url, update_url, status_url, spn, vars", m.strictKey(at, err), err)
 	}
 	if fs.URL == "" {
 		return serverEntry{}, usageErr("%s.url: is required, e.g. https://web1.example.com/App/", key)
@@ -95,7 +107,7 @@ func (m *merger) fileServer(at string, item any, flavor string) (serverEntry, er
 		return serverEntry{}, usageErr("%s: %s", m.fileKey(at+".url"), err)
 	}
 	s := Server{Name: strings.TrimSpace(fs.Name), URL: base, Flavor: strings.TrimSpace(fs.Flavor),
-		Group: strings.TrimSpace(fs.Group), UploadURL: fs.UploadURL, UpdateURL: fs.UpdateURL, StatusURL: fs.StatusURL}
+		Group: strings.TrimSpace(fs.Group), UploadURL: fs.UploadURL, UpdateURL: fs.UpdateURL, StatusURL: fs.StatusURL, SPN: strings.TrimSpace(fs.SPN)}
 	if s.Vars, err = serverVars(fs.Vars); err != nil {
 		return serverEntry{}, usageErr("%s.%s", key, err)
 	}

@@ -58,7 +58,7 @@ func RenderInit(s InitSpec) ([]byte, error) {
 		w("    dll: \"\"  # companion DLL (VFP 10 loader apps; module 7.15+)")
 	}
 	w("    username: %s  # 'DOMAIN\\user' or 'user@domain' for Windows authentication", yamlString(s.Username))
-	w("    auth: %s  # auto (from the server's challenge) | basic | ntlm", d.Auth)
+	w("    auth: %s  # auto (from the server's challenge) | basic | ntlm | kerberos", d.Auth)
 	w("    flavor: %s  # module (IIS .NET module) | webserver (Web Connection Web Server) | isapi (wc.dll)", yamlString(flavor))
 	w("    ca_file: \"\"  # PEM file of CA certificates to trust for HTTPS")
 	w("    insecure_skip_verify: false  # skip TLS certificate checks (testing only)")

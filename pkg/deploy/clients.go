@@ -22,22 +22,29 @@ type NewClientFunc func(serverURL string, o transport.Options) (*http.Client, er
 func Clients(ctx context.Context, p config.Profile, resolver *credentials.Resolver, flags credentials.Request, newClient NewClientFunc) ClientFunc {
 	guard := transport.NewGuard()
 	return func(t rollout.Target) (*http.Client, error) {
-		password := ""
+		o := TransportOptions(&p, "")
+		o.Kerberos.SPN = p.ServerSPN(t.Name)
 		if p.Username != "" {
 			r, err := CredentialRequest(&p, config.Server{URL: t.URL}, flags)
 			if err != nil {
 				return nil, err
 			}
-			cred, err := resolver.Resolve(ctx, r)
-			if err != nil {
-				return nil, err
+			// With a Kerberos keytab or ticket cache the password is asked
+			// for only if a scheme needs it.
+			resolve := func(ctx context.Context) (string, error) {
+				cred, err := resolver.Resolve(ctx, r)
+				return cred.Password, err
 			}
-			password = cred.Password
+			if o.PasswordFunc = resolve; !transport.StoredKerberos(o) {
+				if o.Password, err = resolve(ctx); err != nil {
+					return nil, err
+				}
+			}
 		}
-		o := TransportOptions(&p, password)
 		// The swap holds the reply for seconds: the header wait must allow it.
 		o.ResponseHeaderTimeout = max(p.Timeouts.Response, p.Timeouts.Swap)
 		o.Guard = guard
+		o.Name = t.Name
 		return newClient(t.URL, o)
 	}
 }
@@ -58,6 +65,7 @@ func TransportOptions(p *config.Profile, password string) transport.Options {
 	return transport.Options{
 		Auth: p.Auth, User: p.Username, Password: password,
 		CAFile: p.CAFile, InsecureSkipVerify: p.InsecureSkipVerify, AllowInsecureHTTP: p.AllowInsecureHTTP,
+		Kerberos:       transport.KerberosOptions{Keytab: p.KerberosKeytab, Config: p.KerberosConfig},
 		ConnectTimeout: p.Timeouts.Connect, ResponseHeaderTimeout: p.Timeouts.Response,
 		// No byte moved for timeouts.response ends a request (the swap reply
 		// waits timeouts.swap: the swapper marks its phase).

@@ -57,6 +57,9 @@ const (
 // the handler, validates credentials, answers NTLM handshake legs and binds
 // an NTLM identity to the connection.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (user, mode string, out authOutcome) {
+	if u := s.proxyUser(r); u != "" {
+		return u, "Proxy", authOK
+	}
 	cs := connOf(r)
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -84,6 +87,8 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (user, mod
 			return "", "", authFailed
 		}
 		return id, "Basic", authOK
+	case strings.EqualFold(scheme, "Negotiate") && s.kerberosEnabled():
+		return s.kerberosLeg(data)
 	case (strings.EqualFold(scheme, "NTLM") || strings.EqualFold(scheme, "Negotiate")) && s.ntlmEnabled():
 		return s.ntlmLeg(w, r, cs, scheme, data)
 	case s.cfg.Auth == AuthNone || (strings.EqualFold(scheme, "Basic") && !s.basicEnabled()):
@@ -239,6 +244,9 @@ func (s *Server) challenges(h http.Header, r *http.Request) {
 	if s.ntlmEnabled() {
 		h.Add("WWW-Authenticate", "Negotiate")
 		h.Add("WWW-Authenticate", "NTLM")
+	}
+	if s.kerberosEnabled() {
+		h.Add("WWW-Authenticate", "Negotiate")
 	}
 	if s.basicEnabled() {
 		host := r.Host

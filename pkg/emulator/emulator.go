@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/peversion"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
@@ -82,8 +84,13 @@ type Config struct {
 	// Users maps a login name to its password. A name may carry a domain
 	// (`WCEMU\user`); a bare name logs in with any domain or none.
 	Users map[string]string
-	// Auth is "basic", "ntlm", "both" (default) or "none".
+	// Auth is "basic", "ntlm", "both" (default), "kerberos" or "none".
 	Auth string
+	// Keytab is the service keytab for auth kerberos (default KRB5_KTNAME).
+	Keytab string
+	// ProxyUserHeader, when set, names a request header through which an
+	// authenticating reverse proxy in front passes the user's name.
+	ProxyUserHeader string
 	// AdminAccount as in web.config (§2.1). "" means the default ANY unless
 	// AdminAccountSet is true, in which case it is the literal empty value.
 	AdminAccount            string
@@ -146,6 +153,7 @@ type Server struct {
 	handlers sync.WaitGroup
 	closing  chan struct{}
 
+	keytab          *keytab.Keytab // auth kerberos
 	hold            atomic.Bool
 	bodyBytes       atomic.Int64
 	reqs            []RequestLog
@@ -169,9 +177,9 @@ func New(cfg Config) (*Server, error) {
 	switch cfg.Auth {
 	case "":
 		cfg.Auth = AuthBoth
-	case AuthBasic, AuthNTLM, AuthBoth, AuthNone:
+	case AuthBasic, AuthNTLM, AuthBoth, AuthNone, AuthKerberos:
 	default:
-		return nil, fmt.Errorf("emulator: unknown auth %q: use basic, ntlm, both or none", cfg.Auth)
+		return nil, fmt.Errorf("emulator: unknown auth %q: use basic, ntlm, both, kerberos or none", cfg.Auth)
 	}
 	if cfg.AdminAccount == "" && !cfg.AdminAccountSet {
 		cfg.AdminAccount = "ANY"
@@ -200,6 +208,13 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes
 	}
 	s := &Server{closing: make(chan struct{})}
+	if cfg.Auth == AuthKerberos {
+		kt, err := loadKeytab(&cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.keytab = kt
+	}
 	tmpl, err := loadTemplate(cfg.Template)
 	if err != nil {
 		return nil, err

@@ -49,6 +49,9 @@ func WithPhase(ctx context.Context, p Phase) context.Context {
 		if tc, ok := c.(*tls.Conn); ok {
 			c = tc.NetConn()
 		}
+		if tc, ok := c.(*trackedConn); ok { // the login bookkeeping wraps ours
+			c = tc.Conn
+		}
 		pc, _ := c.(*progressConn)
 		return pc
 	}

@@ -89,8 +89,10 @@ func TestEmulatorWrongPassword(t *testing.T) {
 		name, auth, emAuth string
 		maxRequests        int // requests the server sees for one refused login
 	}{
-		{"ntlm", "ntlm", emulator.AuthNTLM, 3}, // anonymous, NEGOTIATE, AUTHENTICATE
-		{"auto picks ntlm", "auto", emulator.AuthBoth, 3},
+		{"ntlm", "ntlm", emulator.AuthNTLM, 2}, // NEGOTIATE, AUTHENTICATE (auth: ntlm skips the anonymous try)
+		// anonymous, NEGOTIATE, AUTHENTICATE, then Basic once: NTLM's 401
+		// may be a proxy without connection affinity, not the password.
+		{"auto picks ntlm, then basic once", "auto", emulator.AuthBoth, 4},
 		{"basic", "basic", emulator.AuthBasic, 1},
 		{"auto falls back to basic", "auto", emulator.AuthBasic, 2}, // anonymous, Basic
 	} {

@@ -23,6 +23,8 @@ import (
 type iis struct {
 	basic, windows bool
 	noChallenge    bool   // 401 without WWW-Authenticate
+	maxPerConn     int64  // close each connection after this many requests (Apache's MaxKeepAliveRequests); 0: never
+	noAffinity     bool   // behind a proxy that uses a new backend connection per request: NTLM never completes
 	user, password string // accepted account; user as DOMAIN\name or name
 
 	srv *httptest.Server
@@ -40,6 +42,7 @@ type connState struct {
 	mu        sync.Mutex
 	challenge *ntlm.Challenge
 	authed    string
+	requests  int64
 }
 
 func (s *iis) start(t *testing.T, tls bool) *iis {
@@ -100,6 +103,9 @@ func (s *iis) serve(w http.ResponseWriter, r *http.Request) {
 	cs := r.Context().Value(connKey{}).(*connState)
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	if cs.requests++; s.maxPerConn > 0 && cs.requests >= s.maxPerConn {
+		w.Header().Set("Connection", "close")
+	}
 	h := r.Header.Get("Authorization")
 	s.lastAuthHdr.Store(h)
 	ok := func(user string) {
@@ -138,7 +144,9 @@ func (s *iis) serve(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				break
 			}
-			cs.challenge = ch
+			if !s.noAffinity {
+				cs.challenge = ch
+			}
 			w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(ch.Message))
 			w.WriteHeader(http.StatusUnauthorized)
 			return

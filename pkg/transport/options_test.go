@@ -15,7 +15,7 @@ func TestTimeoutsAsGiven(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if base := c.Transport.(*authTransport).base; base.TLSHandshakeTimeout != 0 || base.ResponseHeaderTimeout != 0 {
+	if base := baseOf(c); base.TLSHandshakeTimeout != 0 || base.ResponseHeaderTimeout != 0 {
 		t.Errorf("zero options became %v %v: transport chose a default of its own", base.TLSHandshakeTimeout, base.ResponseHeaderTimeout)
 	}
 	for _, o := range []Options{{ConnectTimeout: -time.Second}, {ResponseHeaderTimeout: -time.Second}} {

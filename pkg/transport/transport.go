@@ -1,5 +1,5 @@
 // Package transport builds the *http.Client that talks to one Web Connection
-// server: Basic or NTLM/Negotiate authentication (IIS Windows
+// server: Basic, Kerberos or NTLM authentication (IIS Windows
 // authentication), TLS with an optional private CA, HTTP/1.1 keep-alive so an
 // NTLM login made by a cheap GET also carries the upload that follows,
 // redirects that never take credentials to another host, and proxies from
@@ -25,7 +25,6 @@ import (
 	"strings"
 	"time"
 
-	ntlmssp "github.com/Azure/go-ntlmssp"
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
@@ -36,6 +35,9 @@ const (
 	AuthAuto  = "auto"  // follow the server's challenge: NTLM/Negotiate when offered, else Basic
 	AuthBasic = "basic" // Basic only
 	AuthNTLM  = "ntlm"  // NTLM/Negotiate only
+	// AuthKerberos is Kerberos (SPNEGO) only: a keytab, the ticket cache,
+	// or the password to get a ticket from the KDC.
+	AuthKerberos = "kerberos"
 )
 
 // MaxRedirects is how many redirects a request may follow.
@@ -46,11 +48,20 @@ const MaxRedirects = 5
 // limit of the client's own, leaving the request's context to bound it, and
 // a negative one is refused.
 type Options struct {
-	// Auth is auto (default), basic or ntlm.
+	// Auth is auto (default), basic, ntlm or kerberos.
 	Auth string
 	// User is DOMAIN\user, user@domain or a local user name; empty sends no
 	// credentials.
 	User, Password string
+	// PasswordFunc, when Password is empty, gives the password the first
+	// time a scheme needs it (not when a Kerberos keytab or ticket cache
+	// does); it is called at most once.
+	PasswordFunc func(context.Context) (string, error)
+	// Kerberos says where Kerberos credentials are and the server's SPN.
+	Kerberos KerberosOptions
+	// OnScheme, when set, is told which scheme the client uses and why
+	// (the first choice and every fallback), for -v.
+	OnScheme func(Choice)
 	// CAFile is a PEM file with a private CA to trust besides the system's.
 	CAFile string
 	// InsecureSkipVerify turns certificate checks off; the caller warns.
@@ -74,20 +85,26 @@ type Options struct {
 	// trying a user and password that one server has refused; nil keeps
 	// the refusal to this client.
 	Guard *Guard
+	// Name is the server's name in request logs (default: the URL's host).
+	Name string
+	// Log, when set, is called once per request on the wire (each
+	// handshake leg, redirect and retry) when its reply has been read; it
+	// may be called from several goroutines.
+	Log func(RequestLog)
 }
 
 // New returns the client for serverURL. It has no overall timeout (uploads
 // can be long): callers bound every request with its context.
 //
-// Basic credentials go out pre-emptively in basic mode, and in auto mode
-// once the server has answered one 401 that offered only Basic; so after the
-// preflight GET, an upload's body crosses the wire once. NTLM is
-// challenge-driven and bound to the connection: the preflight GET logs the
-// keep-alive connection in, and the upload then goes out once on it.
-// Request bodies are replayed for the handshake through GetBody or Seek,
-// never buffered, so set GetBody (or pass an io.ReadSeeker as Body).
-// Callers must read and close each response body so the authenticated
-// connection goes back to the pool.
+// A request body never goes into a 401 that a login could have avoided:
+// the scheme is learned first (from a bodiless GET when needed). Basic and
+// Kerberos then go out with every request, so the body crosses the wire
+// once. NTLM is bound to the connection: a bodiless GET logs a keep-alive
+// connection in, and the body goes out only on a logged-in connection (a
+// new login first when the server closed it). A body is sent again only
+// for Basic after NTLM or Kerberos could not complete, through GetBody:
+// set GetBody for uploads. Callers must read and close each response body
+// so the authenticated connection goes back to the pool.
 func New(serverURL string, o Options) (*http.Client, error) {
 	rt, err := newRoundTripper(serverURL, o, nil)
 	if err != nil {
@@ -114,11 +131,11 @@ func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context,
 	switch mode {
 	case "":
 		mode = AuthAuto
-	case AuthAuto, AuthBasic, AuthNTLM:
+	case AuthAuto, AuthBasic, AuthNTLM, AuthKerberos:
 	case "negotiate", "windows":
 		mode = AuthNTLM
 	default:
-		return nil, exitcode.Errorf(exitcode.Usage, "auth %q is not known: use auto, basic or ntlm", o.Auth)
+		return nil, exitcode.Errorf(exitcode.Usage, "auth %q is not known: use auto, basic, ntlm or kerberos", o.Auth)
 	}
 	clearText := u.Scheme == "http" && !isLoopback(u.Hostname())
 	if mode == AuthBasic && o.User != "" && clearText && !o.AllowInsecureHTTP {
@@ -163,20 +180,25 @@ func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context,
 		base.DialContext = dial
 	}
 	base.DialContext = progressDial(base.DialContext, u.Host, progressTimeout(o))
+	// The connection set is outermost: it must see the conn the request gets.
+	conns := newConnSet()
+	base.DialContext = conns.dialer(base.DialContext)
+	wire := newTrace(base, o.Name, u, o.Password, o.Log)
 	t := &authTransport{
-		base:       base,
-		origin:     originOf(u),
-		host:       u.Host,
-		mode:       mode,
-		user:       o.User,
-		password:   o.Password,
-		basicOK:    !clearText || o.AllowInsecureHTTP,
-		hasCAFile:  o.CAFile != "",
-		negotiator: ntlmssp.Negotiator{},
-		guard:      o.Guard,
-		guardKey:   o.Guard.key(o.User, o.Password),
+		base:      wire,
+		conns:     conns,
+		origin:    originOf(u),
+		host:      u.Host,
+		mode:      mode,
+		user:      o.User,
+		password:  o.Password,
+		passFunc:  o.PasswordFunc,
+		basicOK:   !clearText || o.AllowInsecureHTTP,
+		hasCAFile: o.CAFile != "",
+		krbOpts:   o.Kerberos,
+		onScheme:  o.OnScheme,
+		guard:     o.Guard,
 	}
-	t.negotiator.RoundTripper = &legRecorder{next: base}
 	return t, nil
 }
 
@@ -218,6 +240,18 @@ func originOf(u *url.URL) string {
 		}
 	}
 	return strings.ToLower(u.Scheme) + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// SchemeOf says which scheme a client made by New uses for its server and
+// why; ok is false before the first login or for another client.
+func SchemeOf(c *http.Client) (Choice, bool) {
+	t, ok := c.Transport.(*authTransport)
+	if !ok {
+		return Choice{}, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.choice, t.choice.Scheme != ""
 }
 
 // String describes the auth mode for logs, without the password.

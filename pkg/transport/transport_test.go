@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -114,11 +115,12 @@ func TestRefusedLoginStopsSendingCredentials(t *testing.T) {
 		user    string
 		wantIn  []string
 		failure Failure
+		checks  int64 // password checks the server makes; 0 means 1
 	}{
 		{name: "basic", server: &iis{basic: true, user: "deploy", password: "other"}, auth: "auto", user: "deploy",
 			failure: FailRefused, wantIn: []string{"refused", `"deploy"`, "AdminAccount", "Basic"}},
-		{name: "ntlm", server: &iis{windows: true, basic: true, user: `CORP\deploy`, password: "other"}, auth: "auto", user: `CORP\deploy`,
-			failure: FailRefused, wantIn: []string{"refused", "AdminAccount", "NTLM"}},
+		{name: "ntlm, then basic", server: &iis{windows: true, basic: true, user: `CORP\deploy`, password: "other"}, auth: "auto", user: `CORP\deploy`,
+			failure: FailRefused, wantIn: []string{"refused", "AdminAccount", "NTLM, then Basic"}, checks: 2},
 		{name: "ntlm forced", server: &iis{windows: true, user: `CORP\deploy`, password: "other"}, auth: "ntlm", user: `CORP\deploy`,
 			failure: FailRefused, wantIn: []string{"refused"}},
 	} {
@@ -141,8 +143,8 @@ func TestRefusedLoginStopsSendingCredentials(t *testing.T) {
 				}
 				noSecret(t, err)
 			}
-			if n := s.attempts.Load(); n != 1 {
-				t.Errorf("the server checked the password %d times, want 1 (lockout risk)", n)
+			if n, want := s.attempts.Load(), max(tc.checks, 1); n != want {
+				t.Errorf("the server checked the password %d times, want %d (lockout risk)", n, want)
 			}
 		})
 	}
@@ -242,8 +244,8 @@ func TestNTLMPreflightThenUploadCrossesOnce(t *testing.T) {
 	}
 }
 
-// A body with only GetBody (not seekable) is replayed through GetBody
-// during the handshake, never read into memory by go-ntlmssp.
+// Without a preflight, the NTLM handshake runs on a bodiless GET of the
+// same URL and the body goes out once, on the logged-in connection.
 func TestNTLMWithoutPreflightReplaysThroughGetBody(t *testing.T) {
 	s := (&iis{windows: true, user: `CORP\deploy`, password: pw}).start(t, false)
 	c := mustNew(t, s.srv.URL, Options{Auth: "ntlm", User: `CORP\deploy`, Password: pw})
@@ -266,8 +268,8 @@ func TestNTLMWithoutPreflightReplaysThroughGetBody(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	// anonymous, NEGOTIATE and AUTHENTICATE legs each carry the body.
-	if opened != 3 || s.bodyBytes.Load() != 3*int64(len(payload)) {
+	// No handshake leg carries the body.
+	if opened != 1 || s.bodyBytes.Load() != int64(len(payload)) {
 		t.Errorf("GetBody called %d times, %d bytes sent", opened, s.bodyBytes.Load())
 	}
 }
@@ -522,7 +524,7 @@ func TestIsLoopback(t *testing.T) {
 
 func TestOptionsErrors(t *testing.T) {
 	for _, tc := range []struct{ url, auth string }{
-		{"ftp://web1/", ""}, {"web1/app", ""}, {"https://", ""}, {"https://web1/", "kerberos"},
+		{"ftp://web1/", ""}, {"web1/app", ""}, {"https://", ""}, {"https://web1/", "digest"},
 	} {
 		if _, err := New(tc.url, Options{Auth: tc.auth}); exitcode.Of(err) != exitcode.Usage {
 			t.Errorf("%v: %v", tc, err)
@@ -538,7 +540,7 @@ func TestTransportSettings(t *testing.T) {
 	if c.Timeout != 0 {
 		t.Error("client has an overall timeout: uploads would be cut")
 	}
-	base := c.Transport.(*authTransport).base
+	base := baseOf(c)
 	if base.ForceAttemptHTTP2 || base.TLSNextProto == nil || len(base.TLSNextProto) != 0 {
 		t.Error("HTTP/2 not off")
 	}
@@ -646,8 +648,8 @@ type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
-// The NTLM handshake replays a large body through GetBody and never holds
-// it in memory (go-ntlmssp alone would read a non-seekable body whole).
+// A large body is streamed once after the NTLM handshake, never held in
+// memory.
 func TestNTLMLargeBodyNotBuffered(t *testing.T) {
 	if testing.Short() {
 		t.Skip("moves 48 MiB over loopback")
@@ -672,12 +674,96 @@ func TestNTLMLargeBodyNotBuffered(t *testing.T) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	runtime.ReadMemStats(&after)
-	if resp.StatusCode != 200 || s.bodyBytes.Load() != 3*size {
+	if resp.StatusCode != 200 || s.bodyBytes.Load() != size {
 		t.Fatalf("status %d, %d bytes", resp.StatusCode, s.bodyBytes.Load())
 	}
-	t.Logf("allocated %d KiB for a %d MiB body sent three times", (after.TotalAlloc-before.TotalAlloc)>>10, size>>20)
+	t.Logf("allocated %d KiB for a %d MiB body", (after.TotalAlloc-before.TotalAlloc)>>10, size>>20)
 	// Client and test server share the process: both stay far below the body size.
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/4 {
-		t.Errorf("allocated %d MiB for a %d MiB body sent three times", alloc>>20, size>>20)
+		t.Errorf("allocated %d MiB for a %d MiB body", alloc>>20, size>>20)
+	}
+}
+
+// uploadAfterLogin logs in with a GET, then posts payload; it returns the
+// upload's error.
+func uploadAfterLogin(t *testing.T, s *iis, c *http.Client, payload []byte) error {
+	t.Helper()
+	if err := Login(context.Background(), c, s.srv.URL+"/ModuleAdministration.wc"); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.srv.URL+"/UploadExe.wc", nil)
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil }
+	req.Body, _ = req.GetBody()
+	req.ContentLength = int64(len(payload))
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("upload: %s", resp.Status)
+	}
+	return nil
+}
+
+// A server that closes connections after a few requests: the upload goes
+// only on a logged-in connection (a new login first), so it crosses once.
+func TestNTLMUploadSurvivesClosedConnections(t *testing.T) {
+	for _, max := range []int64{3, 4, 5} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) {
+			s := (&iis{windows: true, user: `CORP\deploy`, password: pw, maxPerConn: max}).start(t, false)
+			c := mustNew(t, s.srv.URL, Options{User: `CORP\deploy`, Password: pw})
+			payload := bytes.Repeat([]byte("E"), 1<<20)
+			if err := uploadAfterLogin(t, s, c, nil); err != nil { // a first login, as the preflight does
+				t.Fatal(err)
+			}
+			s.bodyBytes.Store(0)
+			if err := uploadAfterLogin(t, s, c, payload); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.bodyBytes.Load(); got != int64(len(payload)) {
+				t.Errorf("the server read %d body bytes, want %d: the upload crosses once", got, len(payload))
+			}
+		})
+	}
+}
+
+// A server that closes the connection after every request cannot take an
+// NTLM upload: wcdeploy says so and never sends the body.
+func TestNTLMServerClosingEveryConnection(t *testing.T) {
+	s := (&iis{windows: true, user: `CORP\deploy`, password: pw, maxPerConn: 2}).start(t, false)
+	c := mustNew(t, s.srv.URL, Options{Auth: "ntlm", User: `CORP\deploy`, Password: pw})
+	// NEGOTIATE and AUTHENTICATE use up each connection: no request is
+	// left for the upload.
+	s.bodyBytes.Store(0)
+	err := uploadAfterLogin(t, s, c, bytes.Repeat([]byte("E"), 1<<20))
+	var ae *AuthError
+	if !errors.As(err, &ae) || ae.Failure != FailConnClosed || exitcode.Of(err) != exitcode.Auth {
+		t.Fatalf("want %s, got %v", FailConnClosed, err)
+	}
+	if !strings.Contains(err.Error(), "MaxKeepAliveRequests") || s.bodyBytes.Load() != 0 {
+		t.Errorf("%v; %d body bytes sent", err, s.bodyBytes.Load())
+	}
+}
+
+// Basic once after NTLM could not complete, and the choice is reported.
+func TestNTLMFallsBackToBasicOnce(t *testing.T) {
+	// Behind a proxy without connection affinity NTLM never completes; Basic works.
+	s := (&iis{windows: true, basic: true, user: "deploy", password: pw, noAffinity: true}).start(t, false)
+	var choices []Choice
+	c := mustNew(t, s.srv.URL, Options{User: "deploy", Password: pw, OnScheme: func(ch Choice) { choices = append(choices, ch) }})
+	s.lastAuthHdr.Store("")
+	if err := Login(context.Background(), c, s.srv.URL+"/ModuleAdministration.wc"); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := SchemeOf(c)
+	if !ok || got.Scheme != "Basic" || len(choices) != 2 || choices[0].Scheme != "NTLM" || !strings.Contains(got.Reason, "NTLM") {
+		t.Errorf("SchemeOf %+v %v, choices %+v", got, ok, choices)
+	}
+	if s.attempts.Load() != 2 {
+		t.Errorf("%d password checks, want 2 (NTLM, then Basic)", s.attempts.Load())
 	}
 }

@@ -26,7 +26,8 @@ type Streams struct {
 
 	// NoColor is set from NO_COLOR or TERM=dumb.
 	NoColor bool
-	// Dumb is TERM=dumb: never redraw lines even on a terminal.
+	// Dumb: never redraw lines even on a terminal (TERM=dumb, a Windows
+	// console that refuses ANSI sequences, or -v's request lines).
 	Dumb bool
 
 	// ReadSecret reads a line from the terminal without echo. Tests replace it.
@@ -44,6 +45,7 @@ func System() *Streams {
 	s.Dumb = os.Getenv("TERM") == "dumb"
 	_, noColor := os.LookupEnv("NO_COLOR")
 	s.NoColor = noColor || s.Dumb
+	s.applyVT(os.Stdout, os.Stderr, enableVT)
 	s.ReadSecret = func() (string, error) {
 		b, err := term.ReadPassword(int(os.Stdin.Fd()))
 		return strings.TrimRight(string(b), "\r\n"), err

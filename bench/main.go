@@ -7,7 +7,10 @@
 // peak RSS of a small and a large upload, Basic and NTLM (the large within
 // 5 MiB of the small); body bytes the emulator received for one NTLM upload
 // over the request size (target 1.0); and a 50-server rollout with a 3 s swap
-// delay and parallel 10, wall time over the ideal (target <= 1.3).
+// delay and parallel 10, wall time over the ideal (target <= 1.3); and three
+// servers behind a real HAProxy under 50 user requests a second, failed
+// requests without and with drain hooks (target 0 with) and wall time with
+// over without (target <= 1.2).
 package main
 
 import (
@@ -46,7 +49,8 @@ func main() {
 	servers := flag.Int("servers", 50, "servers in the rollout benchmark")
 	parallel := flag.Int("parallel", 10, "parallel in the rollout benchmark")
 	swapDelay := flag.Duration("swap-delay", 3*time.Second, "emulated swap delay in the rollout benchmark")
-	only := flag.String("only", "", "run only these benchmarks (comma list: throughput,memory,ntlm,rollout)")
+	lbRate := flag.Int("lb-rate", 50, "user requests a second through HAProxy in the zero-downtime benchmark")
+	only := flag.String("only", "", "run only these benchmarks (comma list: throughput,memory,ntlm,rollout,zerodowntime)")
 	flag.Parse()
 
 	work, err := os.MkdirTemp("", "wcdeploy-bench-")
@@ -71,6 +75,9 @@ func main() {
 	}
 	if want("rollout") {
 		results = append(results, benchRollout(work, bin, *servers, *parallel, *swapDelay)...)
+	}
+	if want("zerodowntime") {
+		results = append(results, benchZeroDowntime(work, *swapDelay, *lbRate)...)
 	}
 
 	fmt.Printf("\nmachine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())

@@ -149,7 +149,13 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	sum := sync.OnceValues(deploy.HashBuild(plan.Build))
 	plan.Hash = sum // the engine tells builds of the same version apart by it
 	plan.Identify = a.identify(loaded)
+	runID := ""
+	if !o.DryRun {
+		runID = journal.NewID(a.now())
+	}
+	plan.Hooks = a.hooksFor(loaded, plan, runID) // --dry-run lists them; none runs
 	warnInsecure(a, &p)
+	warnShared(a, &p)
 	inner, err := deploy.New(deploy.Options{
 		Build:         plan.Build,
 		Client:        a.clientsFor(ctx, p, o.cred),
@@ -157,6 +163,7 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 		SwapTimeout:   p.Timeouts.Swap,
 		StatusTimeout: p.Timeouts.Status,
 		Health:        p.Rollout.Health,
+		HealthClient:  deploy.AnonymousClients(p, a.newClient),
 	})
 	if err != nil {
 		return err
@@ -169,9 +176,7 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	if rep.Build.SHA256, err = sum(); err != nil {
 		a.warnf("%v", err)
 	}
-	runID := ""
-	if !o.DryRun {
-		runID = journal.NewID(rep.Started)
+	if runID != "" {
 		rep.RunID = runID
 		a.record(runID, p, rep, o.resumes)
 	}

@@ -59,6 +59,7 @@ maxRequestLength) do not change the exit code.`,
 // runDoctor runs the checks and renders the report; a failed check's
 // message is in the report, so the error only carries the exit code.
 func runDoctor(ctx context.Context, a *app, p config.Profile, cred credentials.Request) error {
+	warnShared(a, &p)
 	rep := doctor.Run(ctx, doctor.Options{
 		Profile:  p,
 		Client:   a.clientsFor(ctx, p, cred),

@@ -26,7 +26,7 @@ var (
 	keychainFlags = []string{"user", "keychain-timeout"}
 	// rolloutFlags shape a deploy beyond what the connection needs.
 	rolloutFlags = []string{"upload-url", "update-url", "swap-timeout", "retries", "parallel", "canary",
-		"max-failures", "archive-keep", "health-url"}
+		"max-failures", "archive-keep", "health-url", "upload-parallel", "drain-delay"}
 	// buildFlags name the local files deployed.
 	buildFlags = []string{"exe", "dll"}
 )

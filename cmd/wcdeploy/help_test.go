@@ -54,7 +54,7 @@ func TestEachCommandHasItsOwnFlags(t *testing.T) {
 		"kerberos-keytab", "kerberos-config"}
 	password := []string{"password-stdin", "password-file"}
 	rollout := []string{"upload-url", "update-url", "swap-timeout", "retries", "parallel", "canary",
-		"max-failures", "archive-keep", "health-url"}
+		"max-failures", "archive-keep", "health-url", "upload-parallel", "drain-delay"}
 	join := func(groups ...[]string) []string {
 		var all []string
 		for _, g := range groups {

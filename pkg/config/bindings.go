@@ -74,6 +74,13 @@ func positiveDuration(v any) string {
 	return ""
 }
 
+func nonNegativeDuration(v any) string {
+	if d := v.(time.Duration); d < 0 {
+		return "must not be negative, got " + d.String()
+	}
+	return ""
+}
+
 var bindings = []binding{
 	{key: "exe", flag: "exe", kind: kPath, usage: "the server EXE to deploy (e.g. build/App.exe)",
 		field: func(p *Profile) any { return &p.Exe }},
@@ -113,6 +120,10 @@ var bindings = []binding{
 		field: func(p *Profile) any { return &p.Rollout.Canary }, check: atLeast(0)},
 	{key: "rollout.max_failures", flag: "max-failures", kind: kInt, usage: "failed servers tolerated before swapping stops",
 		field: func(p *Profile) any { return &p.Rollout.MaxFailures }, check: atLeast(0)},
+	{key: "rollout.upload_parallel", flag: "upload-parallel", kind: kInt, usage: "servers uploaded to at once (0 = parallel), so swapping one at a time need not upload one at a time",
+		field: func(p *Profile) any { return &p.Rollout.UploadParallel }, check: atLeast(0)},
+	{key: "rollout.drain_delay", flag: "drain-delay", kind: kDuration, usage: "wait after a server's before_swap hook, so a load balancer can finish its requests in flight",
+		field: func(p *Profile) any { return &p.Rollout.DrainDelay }, check: nonNegativeDuration},
 	{key: "archive.keep", flag: "archive-keep", kind: kInt, usage: "builds kept in the local archive for rollback (0 = keep none)",
 		field: func(p *Profile) any { return &p.ArchiveKeep }, check: atLeast(0)},
 }

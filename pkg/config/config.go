@@ -50,6 +50,9 @@ type Server struct {
 	UploadURL string `json:"upload_url"`
 	UpdateURL string `json:"update_url"`
 	StatusURL string `json:"status_url"`
+	// Vars are the server's own names for the hooks (the balancer's name
+	// for it, say), exported to them as WCDEPLOY_VAR_<NAME>.
+	Vars map[string]string `json:"vars,omitempty"`
 	// SPN is the Kerberos service principal; "" means HTTP/<host of URL>.
 	SPN string `json:"spn,omitempty"`
 }
@@ -62,6 +65,9 @@ type Health struct {
 	Timeout  time.Duration
 	Interval time.Duration
 	Retries  int
+	// Auth sends the deploy credentials with the check; by default it goes
+	// out without them, as a user's request would.
+	Auth bool
 }
 
 // Rollout says how careful a rollout over many servers is.
@@ -70,6 +76,11 @@ type Rollout struct {
 	Canary      int
 	MaxFailures int
 	Health      []Health
+	// UploadParallel bounds concurrent uploads (0: Parallel).
+	UploadParallel int
+	// DrainDelay is waited after a server's before_swap hook.
+	DrainDelay time.Duration
+	Hooks      Hooks
 }
 
 // Timeouts bound every network and keychain call.

@@ -310,7 +310,7 @@ func TestEveryFieldBound(t *testing.T) {
 	for _, b := range bindings {
 		bound[reflect.ValueOf(b.field(&p)).Pointer()] = b.key
 	}
-	special := map[string]bool{"Name": true, "Servers": true, "Rollout.Health": true}
+	special := map[string]bool{"Name": true, "Servers": true, "Rollout.Health": true, "Rollout.Hooks": true}
 	var walk func(v reflect.Value, prefix string)
 	walk = func(v reflect.Value, prefix string) {
 		for i := 0; i < v.NumField(); i++ {

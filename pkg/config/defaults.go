@@ -38,3 +38,7 @@ func DefaultHealth(url string) Health {
 	return Health{URL: url, Status: DefaultHealthStatus, Timeout: DefaultHealthTimeout,
 		Retries: DefaultHealthRetries, Interval: DefaultHealthInterval}
 }
+
+// DefaultHookTimeout bounds one hook when rollout.hooks.timeout is not set
+// (Hooks.Timeout 0).
+const DefaultHookTimeout = 60 * time.Second

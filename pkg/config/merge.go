@@ -108,7 +108,7 @@ var profileSections = map[string]bool{"timeouts": true, "rollout": true, "archiv
 // flatten turns the profile mapping into dotted keys and refuses any key that
 // is not known. Lists (servers, rollout.health) are returned as they are.
 func (m *merger) flatten(raw map[string]any) (map[string]any, error) {
-	known := map[string]bool{"servers": true, "rollout.health": true}
+	known := map[string]bool{"servers": true, "rollout.health": true, "rollout.hooks": true}
 	for _, b := range bindings {
 		known[b.key] = true
 	}
@@ -218,6 +218,9 @@ func (m *merger) build(raw map[string]any) (Profile, error) {
 		}
 	}
 	if p.Rollout.Health, err = m.health(file["rollout.health"]); err != nil {
+		return p, err
+	}
+	if p.Rollout.Hooks, err = m.hooks(file["rollout.hooks"]); err != nil {
 		return p, err
 	}
 	if p.Servers, err = m.servers(file["servers"], p.Flavor); err != nil {
@@ -393,6 +396,7 @@ type fileHealth struct {
 	Timeout  string `mapstructure:"timeout"`
 	Interval string `mapstructure:"interval"`
 	Retries  *int   `mapstructure:"retries"`
+	Auth     bool   `mapstructure:"auth"`
 }
 
 // health builds the health checks: --health-url / WCDEPLOY_HEALTH_URL
@@ -431,10 +435,11 @@ func (m *merger) health(raw any) ([]Health, error) {
 		key := fmt.Sprintf("rollout.health[%d]", i)
 		var fh fileHealth
 		if err := decodeStrict(item, &fh); err != nil {
-			return nil, usageErr("%s: %s; keys: url, status, contains, timeout, interval, retries", m.strictKey(key, err), err)
+			return nil, usageErr("%s: %s; keys: url, status, contains, timeout, interval, retries, auth", m.strictKey(key, err), err)
 		}
 		h := DefaultHealth(strings.TrimSpace(fh.URL))
 		h.Contains = fh.Contains
+		h.Auth = fh.Auth
 		if h.URL == "" {
 			return nil, usageErr("%s: is required (absolute, or relative to the server URL, e.g. default.wc)", m.fileKeyOn(key+".url", key))
 		}

@@ -18,14 +18,15 @@ func (p Profile) ServerSPN(name string) string {
 }
 
 type fileServer struct {
-	Name      string `mapstructure:"name"`
-	URL       string `mapstructure:"url"`
-	Flavor    string `mapstructure:"flavor"`
-	Group     string `mapstructure:"group"`
-	UploadURL string `mapstructure:"upload_url"`
-	UpdateURL string `mapstructure:"update_url"`
-	StatusURL string `mapstructure:"status_url"`
-	SPN       string `mapstructure:"spn"`
+	Name      string         `mapstructure:"name"`
+	URL       string         `mapstructure:"url"`
+	Flavor    string         `mapstructure:"flavor"`
+	Group     string         `mapstructure:"group"`
+	UploadURL string         `mapstructure:"upload_url"`
+	UpdateURL string         `mapstructure:"update_url"`
+	StatusURL string         `mapstructure:"status_url"`
+	SPN       string         `mapstructure:"spn"`
+	Vars      map[string]any `mapstructure:"vars"`
 }
 
 // serverEntry is a server with where it came from, for errors.
@@ -96,7 +97,7 @@ func (m *merger) fileServer(at string, item any, flavor string) (serverEntry, er
 	key := m.fileKey(at)
 	var fs fileServer
 	if err := decodeStrict(item, &fs); err != nil {
-		return serverEntry{}, usageErr("%s: %s; keys: name, url, flavor, group, upload_url, update_url, status_url, spn", m.strictKey(at, err), err)
+		return serverEntry{}, usageErr("%s: %s; keys: name, url, flavor, group, upload_url, update_url, status_url, spn, vars", m.strictKey(at, err), err)
 	}
 	if fs.URL == "" {
 		return serverEntry{}, usageErr("%s.url: is required, e.g. https://web1.example.com/App/", key)
@@ -107,6 +108,9 @@ func (m *merger) fileServer(at string, item any, flavor string) (serverEntry, er
 	}
 	s := Server{Name: strings.TrimSpace(fs.Name), URL: base, Flavor: strings.TrimSpace(fs.Flavor),
 		Group: strings.TrimSpace(fs.Group), UploadURL: fs.UploadURL, UpdateURL: fs.UpdateURL, StatusURL: fs.StatusURL, SPN: strings.TrimSpace(fs.SPN)}
+	if s.Vars, err = serverVars(fs.Vars); err != nil {
+		return serverEntry{}, usageErr("%s.%s", key, err)
+	}
 	if s.Name == "" {
 		u, _ := url.Parse(base)
 		s.Name = u.Host

@@ -82,6 +82,15 @@ type Resolver struct {
 	stdinErr  error
 	prompted  map[string]string // user -> password typed this run
 	broken    error             // why the keychain failed; it is not asked again this run
+	handed    []string          // every password Resolve gave out, for Secrets
+}
+
+// Secrets lists the passwords this resolver has given out, so that what
+// runs beside a deploy (hooks) can be kept from ever seeing them.
+func (r *Resolver) Secrets() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.handed...)
 }
 
 // AddFlags registers --password-stdin and --password-file on fs.
@@ -153,6 +162,16 @@ func (r *Resolver) timeout() time.Duration {
 // stdin, file, environment, keychain, prompt. Without a terminal and without
 // a password it fails at once with exit code 3 and says how to provide one.
 func (r *Resolver) Resolve(ctx context.Context, req Request) (Credential, error) {
+	cred, err := r.resolve(ctx, req)
+	if err == nil && cred.Password != "" {
+		r.mu.Lock()
+		r.handed = append(r.handed, cred.Password)
+		r.mu.Unlock()
+	}
+	return cred, err
+}
+
+func (r *Resolver) resolve(ctx context.Context, req Request) (Credential, error) {
 	if err := req.check(); err != nil {
 		return Credential{}, err
 	}

@@ -103,3 +103,14 @@ func CheckLogin(ctx context.Context, p *config.Profile, s config.Server, passwor
 	defer cancel()
 	return transport.Login(ctx, c, cmp.Or(s.StatusURL, s.URL))
 }
+
+// AnonymousClients gives each server a client without the deploy
+// credentials: for health checks of application pages (health[].auth
+// false), which must never be sent the deploy user's password.
+func AnonymousClients(p config.Profile, newClient NewClientFunc) ClientFunc {
+	return func(t rollout.Target) (*http.Client, error) {
+		o := TransportOptions(&p, "")
+		o.User, o.Name = "", t.Name
+		return newClient(t.URL, o)
+	}
+}

@@ -95,6 +95,8 @@ func NewPlan(p config.Profile, c Choices) (rollout.Plan, error) {
 		DryRun:          c.DryRun,
 		StageOnly:       c.StageOnly,
 		SkipSameVersion: c.SkipSameVersion,
+		UploadParallel:  p.Rollout.UploadParallel,
+		DrainDelay:      p.Rollout.DrainDelay,
 	}, nil
 }
 

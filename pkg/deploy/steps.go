@@ -37,6 +37,11 @@ type Options struct {
 	SwapTimeout   time.Duration // how long the swap request may take
 	StatusTimeout time.Duration // how long a status page request may take
 	Health        []config.Health
+	// HealthClient gives the client for health checks that do not ask for
+	// the deploy credentials (health[].auth false, the default): an
+	// application page must not be sent the deploy user's password. Nil
+	// uses Client for every check.
+	HealthClient ClientFunc
 }
 
 // DefaultBackoff is the first wait before an upload retry. The profile has
@@ -48,6 +53,7 @@ type Steps struct {
 	o       Options
 	mu      sync.Mutex
 	clients map[string]*http.Client
+	anon    map[string]*http.Client    // health clients without credentials
 	before  map[string]rollout.Running // what each server ran at preflight
 }
 
@@ -63,7 +69,7 @@ func New(o Options) (*Steps, error) {
 	if o.Backoff <= 0 {
 		o.Backoff = DefaultBackoff
 	}
-	return &Steps{o: o, clients: map[string]*http.Client{}, before: map[string]rollout.Running{}}, nil
+	return &Steps{o: o, clients: map[string]*http.Client{}, anon: map[string]*http.Client{}, before: map[string]rollout.Running{}}, nil
 }
 
 func (o *Options) check() error {
@@ -99,6 +105,25 @@ func (s *Steps) client(t rollout.Target) (*http.Client, error) {
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}
 	s.clients[t.Name] = c
+	return c, nil
+}
+
+// healthClient is the deploy client when the check asks for credentials
+// (or no anonymous client is set), else the server's anonymous one.
+func (s *Steps) healthClient(t rollout.Target, auth bool) (*http.Client, error) {
+	if auth || s.o.HealthClient == nil {
+		return s.client(t)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.anon[t.Name]; ok {
+		return c, nil
+	}
+	c, err := s.o.HealthClient(t)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.Name, err)
+	}
+	s.anon[t.Name] = c
 	return c, nil
 }
 
@@ -264,11 +289,11 @@ func (s *Steps) Health(ctx context.Context, t rollout.Target) error {
 	if len(s.o.Health) == 0 {
 		return nil
 	}
-	c, err := s.client(t)
-	if err != nil {
-		return err
-	}
 	for _, h := range s.o.Health {
+		c, err := s.healthClient(t, h.Auth)
+		if err != nil {
+			return err
+		}
 		if err := s.checkHealth(ctx, c, t, h); err != nil {
 			return named(t, exitcode.New(exitcode.Verify, err))
 		}

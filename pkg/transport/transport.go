@@ -19,10 +19,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 )
@@ -107,7 +110,14 @@ func New(serverURL string, o Options) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &http.Client{Transport: rt, CheckRedirect: rt.checkRedirect}, nil
+	// A cookie jar of its own: a sticky load balancer (IIS ARR's
+	// ARRAffinity, a cloud balancer's cookie) then keeps this server's
+	// login, upload, swap and verification on one node.
+	jar, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+	if err != nil {
+		return nil, fmt.Errorf("cookie jar: %w", err)
+	}
+	return &http.Client{Transport: rt, CheckRedirect: rt.checkRedirect, Jar: jar}, nil
 }
 
 // newRoundTripper takes a dial hook so tests can reach a loopback server

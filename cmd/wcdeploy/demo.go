@@ -7,6 +7,7 @@ import (
 
 	"github.com/wcdeploy/wcdeploy/internal/demo"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
+	"github.com/wcdeploy/wcdeploy/pkg/journal"
 )
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -41,5 +42,11 @@ func (a *app) demoDeploy(ctx context.Context, configFile string, getenv func(str
 	if err != nil {
 		return err
 	}
-	return da.runDeploy(ctx, loaded, &deployOptions{})
+	o := &deployOptions{kind: journal.KindDeploy}
+	rs, err := da.startRun(ctx, loaded, o.kind, false, 0)
+	if err != nil {
+		return err
+	}
+	defer rs.release(&da)
+	return da.runDeploy(ctx, rs, loaded, o)
 }

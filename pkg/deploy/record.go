@@ -9,24 +9,19 @@ import (
 )
 
 // background runs f while the servers are checked and the upload runs; the
-// function it returns waits for f's result.
+// function it returns waits for f's result (safe to call more than once,
+// from any goroutine: rollout.Plan.Hash may ask for it during the run).
 func background(f func() (string, error)) func() (string, error) {
-	type result struct {
-		sum string
-		err error
-	}
-	ch := make(chan result, 1)
+	ch := make(chan struct{})
+	var sum string
+	var err error
 	go func() {
-		sum, err := f()
-		ch <- result{sum, err}
+		defer close(ch)
+		sum, err = f()
 	}()
-	var r *result
 	return func() (string, error) {
-		if r == nil {
-			got := <-ch
-			r = &got
-		}
-		return r.sum, r.err
+		<-ch
+		return sum, err
 	}
 }
 

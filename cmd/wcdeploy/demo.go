@@ -8,6 +8,7 @@ import (
 
 	"github.com/wcdeploy/wcdeploy/internal/demo"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
+	"github.com/wcdeploy/wcdeploy/pkg/journal"
 )
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -49,5 +50,11 @@ func (a *app) demoDeploy(ctx context.Context, configFile string, getenv func(str
 	if keep {
 		note = fmt.Sprintf("in the demo's journal (WCDEPLOY_STATE_DIR=%s wcdeploy history)", getenv("WCDEPLOY_STATE_DIR"))
 	}
-	return da.runDeploy(ctx, loaded, &deployOptions{journalNote: note})
+	o := &deployOptions{kind: journal.KindDeploy, journalNote: note}
+	rs, err := da.startRun(ctx, loaded, o.kind, false, 0)
+	if err != nil {
+		return err
+	}
+	defer rs.release(&da)
+	return da.runDeploy(ctx, rs, loaded, o)
 }

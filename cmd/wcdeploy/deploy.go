@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
@@ -19,15 +21,24 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/ui/report"
 )
 
-// deployOptions are a deploy's (or rollback's) choices.
+// deployOptions are a deploy's (or rollback's, or swap's) choices.
 type deployOptions struct {
 	deploy.Choices
-	resume string // --resume RUN_ID
-	// resumes is the run id a --resume finishes.
-	resumes string
-	cred    credentials.Request
+	resume   string        // --resume RUN_ID
+	waitLock time.Duration // --wait-lock DURATION
+	cred     credentials.Request
+	// What the journal records about the run beyond its report.
+	kind         journal.Kind
+	resumes      string        // KindResume: the run it finishes
+	stageRun     string        // KindSwap: the stage-only run it swaps in
+	rollbackFrom *journal.Link // KindRollback: the build it moves away from
 	// journalNote says where the run was recorded; "" is the user's journal.
 	journalNote string
+}
+
+// addWaitLock adds --wait-lock to a command that holds the run lock.
+func addWaitLock(fs *pflag.FlagSet, d *time.Duration) {
+	fs.DurationVar(d, "wait-lock", 0, "when another run of this project and profile holds the lock, wait up to `DURATION` for it (default: exit 8 at once)")
 }
 
 func newDeployCmd(a *app) *cobra.Command {
@@ -54,12 +65,24 @@ redeploys). With no config file, flags are enough (see the last example).`,
 			if err != nil {
 				return err
 			}
+			o.kind = journal.KindDeploy
+			switch {
+			case o.resume != "":
+				o.kind = journal.KindResume
+			case o.StageOnly:
+				o.kind = journal.KindStage
+			}
+			rs, err := a.startRun(cmd.Context(), loaded, o.kind, o.DryRun, o.waitLock)
+			if err != nil {
+				return err
+			}
+			defer rs.release(a)
 			if o.resume != "" {
-				if err := a.resumeProfile(loaded, o); err != nil {
+				if err := a.resumeProfile(rs, loaded, o); err != nil {
 					return err
 				}
 			}
-			return a.runDeploy(cmd.Context(), loaded, o)
+			return a.runDeploy(cmd.Context(), rs, loaded, o)
 		},
 	}
 	fs := cmd.Flags()
@@ -67,8 +90,9 @@ redeploys). With no config file, flags are enough (see the last example).`,
 	credentials.AddFlags(fs, &o.cred)
 	fs.BoolVar(&o.Force, "force", false, "deploy even where the same version and size already run")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "run the preflight and print the plan; change nothing")
-	fs.StringVar(&o.resume, "resume", "", "finish run `RUN_ID`: deploy its build to the servers it did not verify")
-	fs.BoolVar(&o.StageOnly, "stage-only", false, "upload to every server and stop before swapping: the running EXE is not changed")
+	fs.StringVar(&o.resume, "resume", "", "finish run `RUN_ID`: deploy its build to every server of the run that does not run it now")
+	fs.BoolVar(&o.StageOnly, "stage-only", false, "upload to every server and stop before swapping: the running EXE is not changed ('wcdeploy swap' swaps it in later)")
+	addWaitLock(fs, &o.waitLock)
 	fs.BoolVar(&o.SkipUnreachable, "skip-unreachable", false, "go on without servers that fail preflight")
 	return cmd
 }
@@ -112,21 +136,47 @@ func noServer(cmd *cobra.Command, ld *config.Loaded, needExe bool) error {
 		verb, ld.File, ld.Profile.Name)
 }
 
-// resumeProfile narrows the profile to the servers a run did not verify and
-// points it at that run's archived EXE.
-func (a *app) resumeProfile(loaded *config.Loaded, o *deployOptions) error {
-	j, err := a.journal()
+// resumeProfile narrows the profile to every server of the run to finish
+// (each is read at preflight and gets the build only where it does not run
+// it now) and points it at that run's archived EXE.
+func (a *app) resumeProfile(rs *runState, loaded *config.Loaded, o *deployOptions) error {
+	r, err := rs.j.Resume(rs.scope, o.resume)
 	if err != nil {
-		return err
+		return exitcode.New(exitcode.Usage, err)
 	}
-	e, err := deploy.Resume(j, &loaded.Profile, o.resume)
-	if err != nil {
-		return err
+	p := &loaded.Profile
+	if missing := deploy.Narrow(p, r.Servers); len(missing) > 0 {
+		a.warnf("run %s deployed to %s, which profile %q does not list now: left out", r.Run.ID, strings.Join(missing, ", "), p.Name)
 	}
-	a.logf("resuming run %s: %s on %d server(s): %s", e.Run.ID, e.Run.Exe.Version, len(loaded.Profile.Servers), strings.Join(e.Servers, ", "))
-	e.Use(&loaded.Profile, &o.Choices)
-	o.resumes = e.Run.ID
+	if len(p.Servers) == 0 {
+		return exitcode.Errorf(exitcode.Usage, "run %s deployed to %s, but profile %q selects none of them now; check --server and --group, or the servers in the config file",
+			r.Run.ID, serverNames(r.Servers), p.Name)
+	}
+	unverified := "none"
+	if len(r.Unverified) > 0 {
+		unverified = strings.Join(r.Unverified, ", ")
+	}
+	a.logf("resuming run %s: %s on %d server(s): %s; not verified by the run: %s (preflight reads each server; one that runs the build now is left alone)",
+		r.Run.ID, r.Run.Exe.Version, len(p.Servers), profileNames(p), unverified)
+	deploy.UseArchived(p, &o.Choices, r.Run.Exe, r.Archived)
+	o.resumes = r.Run.ID
 	return nil
+}
+
+func serverNames(servers []journal.Server) string {
+	names := make([]string, len(servers))
+	for i, s := range servers {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func profileNames(p *config.Profile) string {
+	names := make([]string, len(p.Servers))
+	for i, s := range p.Servers {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // clientsFor gives each server its authenticated client; the resolver is
@@ -139,19 +189,24 @@ func (a *app) clientsFor(ctx context.Context, p config.Profile, req credentials.
 }
 
 // runDeploy runs the flow: plan, the rollout (preflight, stage, swap,
-// verify), the journal record and the report.
-func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOptions) error {
+// verify), the journal record and the report. The build is archived while
+// the servers are checked.
+func (a *app) runDeploy(ctx context.Context, rs *runState, loaded *config.Loaded, o *deployOptions) error {
 	p := loaded.Profile
 	plan, err := deploy.NewPlan(p, o.Choices)
 	if err != nil {
 		return err
 	}
-	sum := sync.OnceValues(deploy.HashBuild(plan.Build))
+	sum := deploy.HashBuild(plan.Build)
+	if !o.DryRun {
+		sum = deploy.ArchiveBuild(rs.j, plan.Build)
+	}
+	sum = sync.OnceValues(sum)
 	plan.Hash = sum // the engine tells builds of the same version apart by it
 	plan.Identify = a.identify(loaded)
 	runID := ""
 	if !o.DryRun {
-		runID = journal.NewID(a.now())
+		runID = rs.id
 	}
 	plan.Hooks = a.hooksFor(loaded, plan, runID) // --dry-run lists them; none runs
 	warnInsecure(a, &p)
@@ -168,17 +223,22 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 	if err != nil {
 		return err
 	}
-	steps := &exeNameSteps{exe: plan.Build.Path, Steps: inner}
 	view := progress.New(a.io, a.quiet, plan)
-	rep := rollout.Run(ctx, plan, steps, view)
+	names := &exeNameSteps{exe: plan.Build.Path, Steps: inner}
+	var steps rollout.Steps = names
+	var obs rollout.Observer = view
+	if o.kind == journal.KindSwap {
+		steps, obs = deploy.SwapOnly(names, o.stageRun), deploy.SwapOnlyObserver(view, o.stageRun)
+	}
+	rep := rollout.Run(ctx, plan, steps, obs)
 	view.Close()
-	steps.warn(a)
+	names.warn(a)
 	if rep.Build.SHA256, err = sum(); err != nil {
 		a.warnf("%v", err)
 	}
 	if runID != "" {
 		rep.RunID = runID
-		a.record(runID, p, rep, o.resumes)
+		a.record(rs, p, o, rep)
 	}
 	if err := report.Render(a.io, rep, report.Options{JSON: a.jsonOut, Quiet: a.quiet, Getenv: a.getenv}); err != nil {
 		a.warnf("%v", err)
@@ -197,13 +257,12 @@ func (a *app) runDeploy(ctx context.Context, loaded *config.Loaded, o *deployOpt
 
 // record journals the run; a journal problem is a warning, never a failure
 // of a deploy that already happened.
-func (a *app) record(runID string, p config.Profile, rep *rollout.Report, resumes string) {
-	j, err := a.journal()
-	if err != nil {
-		a.warnf("the run was not journaled: %v", err)
-		return
+func (a *app) record(rs *runState, p config.Profile, o *deployOptions, rep *rollout.Report) {
+	m := journal.Meta{
+		ID: rs.id, Project: rs.scope.Project, Profile: p.Name, User: journal.CurrentUser(a.getenv),
+		Kind: o.kind, Resumes: o.resumes, StageRun: o.stageRun, RollbackFrom: o.rollbackFrom,
 	}
-	for _, w := range deploy.Record(j, runID, p, journal.CurrentUser(a.getenv), rep, resumes) {
+	for _, w := range deploy.Record(rs.j, m, p.ArchiveKeep, rep) {
 		a.warnf("%v", w)
 	}
 }

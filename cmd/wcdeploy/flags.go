@@ -26,7 +26,7 @@ var (
 	keychainFlags = []string{"user", "keychain-timeout"}
 	// rolloutFlags shape a deploy beyond what the connection needs.
 	rolloutFlags = []string{"upload-url", "update-url", "swap-timeout", "retries", "parallel", "canary",
-		"max-failures", "archive-keep", "health-url", "upload-parallel", "drain-delay"}
+		"max-failures", "archive-keep", "health-url", "upload-parallel", "drain-delay", "skip-same-version"}
 	// buildFlags name the local files deployed.
 	buildFlags = []string{"exe", "dll"}
 )
@@ -36,7 +36,7 @@ var (
 // of the error when there is none.
 var serverVerbs = map[string]string{
 	"deploy": "deploy to", "rollback": "roll back", "status": "check", "doctor": "check",
-	"login": "log in to", "logout": "log out of", "auth status": "show",
+	"login": "log in to", "logout": "log out of", "auth status": "show", "swap": "swap on",
 }
 
 // exeUse says what a command other than deploy does with --exe.

@@ -54,7 +54,7 @@ func TestEachCommandHasItsOwnFlags(t *testing.T) {
 		"kerberos-keytab", "kerberos-config"}
 	password := []string{"password-stdin", "password-file"}
 	rollout := []string{"upload-url", "update-url", "swap-timeout", "retries", "parallel", "canary",
-		"max-failures", "archive-keep", "health-url", "upload-parallel", "drain-delay"}
+		"max-failures", "archive-keep", "health-url", "upload-parallel", "drain-delay", "skip-same-version"}
 	join := func(groups ...[]string) []string {
 		var all []string
 		for _, g := range groups {
@@ -64,14 +64,15 @@ func TestEachCommandHasItsOwnFlags(t *testing.T) {
 		return slices.Compact(all)
 	}
 	want := map[string][]string{
-		"deploy":      join(server, connect, password, rollout, []string{"exe", "dll", "force", "dry-run", "resume", "stage-only", "skip-unreachable"}),
-		"rollback":    join(server, connect, password, rollout, []string{"to", "dry-run", "skip-unreachable"}),
+		"deploy":      join(server, connect, password, rollout, []string{"exe", "dll", "force", "dry-run", "resume", "stage-only", "skip-unreachable", "wait-lock"}),
+		"rollback":    join(server, connect, password, rollout, []string{"to", "dry-run", "skip-unreachable", "wait-lock"}),
+		"swap":        join(server, connect, password, rollout, []string{"run", "dry-run", "skip-unreachable", "wait-lock"}),
 		"status":      join(server, connect, password, []string{"exe"}),
 		"doctor":      join(server, connect, password, []string{"exe", "dll", "upload-url", "update-url"}),
 		"login":       join(server, connect, password, []string{"no-verify"}),
 		"logout":      join(server, []string{"user", "keychain-timeout"}),
 		"auth status": join(server, password, []string{"user", "keychain-timeout"}),
-		"history":     {"all", "limit"},
+		"history":     {"all", "limit", "url"},
 		"sample-exe":  {"file-version", "size"},
 	}
 	all := pflag.NewFlagSet("config", pflag.ContinueOnError)

@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wcdeploy/wcdeploy/internal/output"
+	"github.com/wcdeploy/wcdeploy/pkg/config"
+	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/journal"
 )
@@ -22,39 +24,55 @@ func newHistoryCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "history",
 		Short: "List past runs from the local journal (newest first)",
-		Long: `history lists the runs recorded in this machine's journal, newest first: the
-run id, when it ran, the profile, the version deployed, how many servers ran it
-afterwards, and how the run ended (its exit code). It shows the runs of the
-profile chosen with --profile (or WCDEPLOY_PROFILE), or of every profile with
---all or when none is chosen. A run id is what 'wcdeploy deploy --resume' and
-'wcdeploy rollback --to' take. The journal is kept in WCDEPLOY_STATE_DIR, or
-the user's state folder.`,
+		Long: `history lists the runs of this project (the config file, or the servers of a
+flags-only run) and profile, newest first: the run id, when it ran, the kind of
+run (deploy, resume, stage, swap, rollback from a version), the version
+deployed, how many servers ran it afterwards, and how the run ended (its exit
+code). --all lists every project's runs, with a PROJECT column. A run id is what
+'wcdeploy deploy --resume', 'wcdeploy swap --run' and 'wcdeploy rollback --to'
+take. The journal is kept in WCDEPLOY_STATE_DIR, or the user's state folder.`,
 		Example: `  wcdeploy history
   wcdeploy history --profile prod -n 5
   wcdeploy history --all --json`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return runHistory(a, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runHistory(a, cmd.Flags(), o) },
 	}
 	cmd.Flags().IntVarP(&o.limit, "limit", "n", 20, "show at most N runs (0: all)")
-	cmd.Flags().BoolVar(&o.all, "all", false, "runs of every profile")
+	cmd.Flags().BoolVar(&o.all, "all", false, "runs of every project and profile, with a PROJECT column")
+	cmd.Flags().String("url", "", "the runs of the flags-only project of this server (as 'wcdeploy deploy --url' ran them)")
 	return cmd
 }
 
-func runHistory(a *app, o *historyOptions) error {
+// historyRuns returns the runs to list: the project and profile's, or all.
+func historyRuns(a *app, fs *pflag.FlagSet, j *journal.Journal, all bool) ([]journal.Entry, error) {
+	if all {
+		return j.All()
+	}
+	// The profile's servers only say which older lines belong to it: a
+	// profile without servers still has a history.
+	dir, err := a.getwd()
+	if err != nil {
+		return nil, exitcode.Errorf(exitcode.Usage, "cannot read the current folder: %w", err)
+	}
+	loaded, err := config.Load(config.Options{ConfigPath: a.configPath, Profile: a.profile, Dir: dir, Getenv: a.getenv, Flags: fs})
+	if err != nil {
+		return nil, err
+	}
+	scope, err := deploy.ScopeOf(loaded)
+	if err != nil {
+		return nil, err
+	}
+	return j.History(scope)
+}
+
+func runHistory(a *app, fs *pflag.FlagSet, o *historyOptions) error {
 	j, err := a.journal()
 	if err != nil {
 		return err
 	}
-	profile := ""
-	if !o.all {
-		profile = a.profile
-		if profile == "" {
-			profile = a.getenv("WCDEPLOY_PROFILE")
-		}
-	}
-	runs, err := j.Runs(strings.ToLower(profile))
+	runs, err := historyRuns(a, fs, j, o.all)
 	if err != nil {
-		return fmt.Errorf("reading the journal %s: %w", j.Path(), err)
+		return err
 	}
 	if o.limit > 0 && len(runs) > o.limit {
 		runs = runs[:o.limit]
@@ -66,17 +84,35 @@ func runHistory(a *app, o *historyOptions) error {
 		return output.JSON(a.out(), runs)
 	}
 	if len(runs) == 0 {
-		fmt.Fprintf(a.out(), "no runs in %s\n", j.Path())
+		more := "; 'wcdeploy history --all' lists every run"
+		if o.all {
+			more = ""
+		}
+		fmt.Fprintf(a.out(), "no runs in %s%s\n", j.Path(), more)
 		return nil
 	}
-	t := output.Table{Header: []string{"RUN", "TIME", "PROFILE", "VERSION", "SERVERS", "RESULT"}}
+	return historyTable(runs, o.all).Write(a.out())
+}
+
+// historyTable lists the runs; with all, the project of each.
+func historyTable(runs []journal.Entry, all bool) *output.Table {
+	head := []string{"RUN", "TIME", "PROFILE", "KIND", "VERSION", "SERVERS", "RESULT"}
+	if all {
+		head = append([]string{"RUN", "TIME", "PROJECT"}, head[2:]...)
+	}
+	t := &output.Table{Header: head}
 	for _, e := range runs {
 		result := exitcode.Code(e.ExitCode).String()
 		if e.DryRun {
 			result = "dry run"
 		}
-		t.Add(e.ID, e.Time.Local().Format(time.DateTime), e.Profile, e.Exe.Version,
+		row := []string{e.ID, e.Time.Local().Format(time.DateTime)}
+		if all {
+			row = append(row, e.ProjectLabel())
+		}
+		row = append(row, e.Profile, e.KindLabel(), e.Exe.Version,
 			fmt.Sprintf("%d/%d current", e.Current(), len(e.Servers)), fmt.Sprintf("%s (%d)", result, e.ExitCode))
+		t.Add(row...)
 	}
-	return t.Write(a.out())
+	return t
 }

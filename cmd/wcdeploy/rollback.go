@@ -8,17 +8,24 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/credentials"
 	"github.com/wcdeploy/wcdeploy/pkg/deploy"
+	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/journal"
 )
 
 func newRollbackCmd(a *app) *cobra.Command {
 	o := &rollbackOptions{}
 	cmd := &cobra.Command{
 		Use:   "rollback",
-		Short: "Redeploy the build that ran before the last successful run (from the local archive)",
+		Short: "Redeploy the build the servers ran before (from the local archive)",
 		Long: `rollback redeploys, through the same preflight, stage, swap and verify as deploy,
-the build that ran before the profile's last successful run, or the build of a given
-run or version (--to). The EXE comes from the local archive that every deploy fills;
-Web Connection itself keeps no previous EXE.
+the build the profile's servers ran before: the newest build that was fully deployed
+(every server verified) before the newest build that reached any server. After a
+partial rollout of 2.0.0.3 over a farm that ran 2.0.0.2, that is 2.0.0.2. A rollback
+right after a rollback goes one good build further back; it never undoes the first
+(to return, deploy that build, or use --to). --to deploys the build of a given run
+or version instead. The EXE comes from the local archive that every deploy fills;
+Web Connection itself keeps no previous EXE. Only runs of this project and profile
+count.
 
 Run it from the machine that deployed: the archive and the journal are local
 ('wcdeploy history' lists the runs; the archive keeps archive.keep builds). It
@@ -39,30 +46,38 @@ exits like deploy.`,
 	fs := cmd.Flags()
 	addConfigFlags("rollback", fs, selectFlags, connectFlags, rolloutFlags)
 	credentials.AddFlags(fs, &o.cred)
-	fs.StringVar(&o.to, "to", "", "the run id or version to go back to (default: the build before the last successful run)")
+	fs.StringVar(&o.to, "to", "", "the run id or version to go back to (default: the newest build fully deployed before the newest build that reached a server)")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "run the preflight and print the plan; change nothing")
 	fs.BoolVar(&o.SkipUnreachable, "skip-unreachable", false, "go on without servers that fail preflight")
+	addWaitLock(fs, &o.waitLock)
 	return cmd
 }
 
 // rollbackOptions are a deploy's, plus the build to go back to.
 type rollbackOptions struct {
 	deployOptions
-	to string // a run id or version; empty: the build before the last successful run
+	to string // a run id or version; empty: where rollback goes (journal.RollbackTarget)
 }
 
 // runRollback deploys an earlier build from the archive, through the same
-// flow as deploy.
+// flow as deploy, under the run lock.
 func runRollback(ctx context.Context, a *app, loaded *config.Loaded, o *rollbackOptions) error {
-	j, err := a.journal()
+	o.kind = journal.KindRollback
+	rs, err := a.startRun(ctx, loaded, o.kind, o.DryRun, o.waitLock)
 	if err != nil {
 		return err
 	}
-	e, err := deploy.RollbackTarget(j, loaded.Profile.Name, o.to)
+	defer rs.release(a)
+	rb, err := rs.j.RollbackTarget(rs.scope, o.to)
 	if err != nil {
-		return err
+		return exitcode.New(exitcode.Usage, err)
 	}
-	a.logf("rolling back profile %q to %s (run %s, archived %s)", loaded.Profile.Name, e.Run.Exe.Version, e.Run.ID, e.Archive)
-	e.Use(&loaded.Profile, &o.Choices)
-	return a.runDeploy(ctx, loaded, &o.deployOptions)
+	from := "nothing wcdeploy deployed"
+	if rb.From.ID != "" {
+		from = rb.From.Exe.Version + " (run " + rb.From.ID + ")"
+	}
+	a.logf("rolling back profile %q to %s (run %s, archived %s), from %s", loaded.Profile.Name, rb.Target.Exe.Version, rb.Target.ID, rb.Archived, from)
+	deploy.UseArchived(&loaded.Profile, &o.Choices, rb.Target.Exe, rb.Archived)
+	o.rollbackFrom = rb.FromLink()
+	return a.runDeploy(ctx, rs, loaded, &o.deployOptions)
 }

@@ -143,7 +143,7 @@ func TestResumeAfterPartialRollout(t *testing.T) {
 	}
 
 	// The cause is fixed, and the build was rewritten in place meanwhile:
-	// resume deploys the run's archived build, to web03 only.
+	// resume deploys the run's archived build where it is missing: web03.
 	f.servers[2].ClearFaults()
 	writeExe(t, filepath.Dir(f.exe), "3.0.0.0", 8)
 	before := []int{countAction(f.servers[0], "uploadexe"), countAction(f.servers[1], "uploadexe")}
@@ -155,8 +155,11 @@ func TestResumeAfterPartialRollout(t *testing.T) {
 	if got := lastJournal(t, e); got.Resumes != partial.ID || got.Exe.Path != partial.Exe.Path || got.Exe.SHA256 != partial.Exe.SHA256 {
 		t.Errorf("journal of the resumed run: resumes %q, exe %+v; want resumes %s, exe %+v", got.Resumes, got.Exe, partial.ID, partial.Exe)
 	}
+	// Every server of the run is read at preflight; those that run the
+	// build now are left alone, web03 gets it.
 	rep := parseReport(t, r)
-	if len(rep.Servers) != 1 || rep.Servers[0].Name != "web03" || !rep.Servers[0].Verified || rep.Build.Version != newVersion {
+	if len(rep.Servers) != 3 || !rep.Servers[0].UpToDate || !rep.Servers[1].UpToDate ||
+		rep.Servers[2].Name != "web03" || !rep.Servers[2].Verified || rep.Build.Version != newVersion {
 		t.Errorf("resume report: %+v", rep)
 	}
 	if countAction(f.servers[0], "uploadexe") != before[0] || countAction(f.servers[1], "uploadexe") != before[1] {

@@ -124,6 +124,8 @@ var bindings = []binding{
 		field: func(p *Profile) any { return &p.Rollout.UploadParallel }, check: atLeast(0)},
 	{key: "rollout.drain_delay", flag: "drain-delay", kind: kDuration, usage: "wait after a server's before_swap hook, so a load balancer can finish its requests in flight",
 		field: func(p *Profile) any { return &p.Rollout.DrainDelay }, check: nonNegativeDuration},
+	{key: "rollout.skip_same_version", flag: "skip-same-version", kind: kBool, usage: "leave alone a server that shows the build's version although this machine never deployed this build there (FoxPro builds often keep their version)",
+		field: func(p *Profile) any { return &p.Rollout.SkipSameVersion }},
 	{key: "archive.keep", flag: "archive-keep", kind: kInt, usage: "builds kept in the local archive for rollback (0 = keep none)",
 		field: func(p *Profile) any { return &p.ArchiveKeep }, check: atLeast(0)},
 }

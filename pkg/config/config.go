@@ -80,7 +80,11 @@ type Rollout struct {
 	UploadParallel int
 	// DrainDelay is waited after a server's before_swap hook.
 	DrainDelay time.Duration
-	Hooks      Hooks
+	// SkipSameVersion leaves alone a server that shows the build's version
+	// although no deploy from this machine is known to have put this very
+	// build there.
+	SkipSameVersion bool
+	Hooks           Hooks
 }
 
 // Timeouts bound every network and keychain call.

@@ -17,9 +17,9 @@ import (
 // ReadBuild reads the local EXE: its FileVersion is what the server must
 // report after the swap. deploy and doctor both read it here, so a file
 // that deploy refuses fails doctor too.
-// Only the headers and the version resource are read here; the SHA-256 (for
-// the journal and the archive) is computed while the servers are checked
-// and the upload runs.
+// Only the headers and the version resource are read here; the build is
+// archived and hashed (ArchiveBuild) while the servers are checked and the
+// upload runs.
 func ReadBuild(p config.Profile, source string) (rollout.Build, error) {
 	file := p.Exe
 	if source != "" {
@@ -94,77 +94,55 @@ func NewPlan(p config.Profile, c Choices) (rollout.Plan, error) {
 		SkipUnreachable: c.SkipUnreachable,
 		DryRun:          c.DryRun,
 		StageOnly:       c.StageOnly,
-		SkipSameVersion: c.SkipSameVersion,
+		SkipSameVersion: c.SkipSameVersion || p.Rollout.SkipSameVersion,
 		UploadParallel:  p.Rollout.UploadParallel,
 		DrainDelay:      p.Rollout.DrainDelay,
 	}, nil
 }
 
-// Earlier is a build of an earlier run that rollback or --resume deploys
-// again, from the local archive.
-type Earlier struct {
-	Run     journal.Entry
-	Archive string   // the archived EXE to read
-	Servers []string // for a resume: the servers the run did not verify
+// ScopeOf is the journal scope of a loaded profile: its project (the config
+// file, or the servers of a flags-only run) and profile. History, rollback,
+// resume and swap see only the runs of that scope, and its lock keeps one
+// run of it at a time.
+func ScopeOf(ld *config.Loaded) (journal.Scope, error) {
+	var urls []string
+	for _, t := range Targets(ld.Profile) {
+		urls = append(urls, t.URL)
+	}
+	s, err := journal.NewScope(ld.File, ld.Profile.Name, urls)
+	return s, exitcode.New(exitcode.Usage, err)
 }
 
-// Use points p at the earlier build: the archived bytes are read, while
-// reports and the journal keep the build's own name.
-func (e Earlier) Use(p *config.Profile, c *Choices) {
-	p.Exe = e.Run.Exe.Path
+// UseArchived points p at the build of an earlier run, kept in the archive
+// at archived: the archived bytes are read, while reports and the journal
+// keep the build's own name.
+func UseArchived(p *config.Profile, c *Choices, exe journal.Exe, archived string) {
+	p.Exe = exe.Path
 	p.DLL = ""
-	c.Source = e.Archive
+	c.Source = archived
 }
 
-// RollbackTarget finds the build rollback goes back to: the run or version
-// to, or (to empty) the build before the profile's last successful run.
-func RollbackTarget(j *journal.Journal, profile, to string) (Earlier, error) {
-	var e journal.Entry
-	var err error
-	if to != "" {
-		e, err = j.Find(to)
-	} else {
-		e, err = j.PreviousBuild(profile)
-	}
-	if err != nil {
-		return Earlier{}, exitcode.New(exitcode.Usage, err)
-	}
-	path, err := j.Archived(e.Exe.SHA256)
-	if err != nil {
-		return Earlier{}, exitcode.New(exitcode.Usage, err)
-	}
-	return Earlier{Run: e, Archive: path}, nil
-}
-
-// Resume narrows p to the servers run runID did not verify and returns that
-// run's archived build.
-func Resume(j *journal.Journal, p *config.Profile, runID string) (Earlier, error) {
-	e, names, err := j.Unverified(runID)
-	if err != nil {
-		return Earlier{}, exitcode.New(exitcode.Usage, err)
-	}
-	if len(names) == 0 {
-		return Earlier{}, exitcode.Errorf(exitcode.Usage, "run %s left nothing to finish: every server was verified", e.ID)
-	}
-	path, err := j.Archived(e.Exe.SHA256)
-	if err != nil {
-		return Earlier{}, exitcode.New(exitcode.Usage, err)
-	}
+// Narrow keeps the servers of p that a journaled run names, in p's order,
+// and returns the names of the run's servers that p no longer lists.
+func Narrow(p *config.Profile, servers []journal.Server) (missing []string) {
 	want := map[string]bool{}
-	for _, n := range names {
-		want[strings.ToLower(n)] = true
+	for _, s := range servers {
+		want[strings.ToLower(s.Name)] = true
 	}
-	var servers []config.Server
+	var kept []config.Server
 	for _, s := range p.Servers {
 		if want[strings.ToLower(s.Name)] {
-			servers = append(servers, s)
+			kept = append(kept, s)
+			delete(want, strings.ToLower(s.Name))
 		}
 	}
-	if len(servers) == 0 {
-		return Earlier{}, exitcode.Errorf(exitcode.Usage, "run %s left %s unverified, but profile %q has none of them now", e.ID, strings.Join(names, ", "), p.Name)
+	for _, s := range servers {
+		if want[strings.ToLower(s.Name)] {
+			missing = append(missing, s.Name)
+		}
 	}
-	p.Servers = servers
-	return Earlier{Run: e, Archive: path, Servers: names}, nil
+	p.Servers = kept
+	return missing
 }
 
 // unreadableExe explains an EXE that is no Windows executable, with the

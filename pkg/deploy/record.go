@@ -3,55 +3,75 @@ package deploy
 import (
 	"fmt"
 
-	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/peversion"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 )
 
-// HashBuild starts reading the build's SHA-256 (for the journal and the
-// archive) while the servers are checked and the upload runs; the function
-// it returns waits for the sum.
-func HashBuild(b rollout.Build) func() (string, error) {
-	type hashed struct {
-		sum string
-		err error
-	}
-	ch := make(chan hashed, 1)
+// background runs f while the servers are checked and the upload runs; the
+// function it returns waits for f's result (safe to call more than once,
+// from any goroutine: rollout.Plan.Hash may ask for it during the run).
+func background(f func() (string, error)) func() (string, error) {
+	ch := make(chan struct{})
+	var sum string
+	var err error
 	go func() {
-		sum, _, err := peversion.HashFile(b.File())
-		ch <- hashed{sum, err}
+		defer close(ch)
+		sum, err = f()
 	}()
 	return func() (string, error) {
-		h := <-ch
-		if h.err != nil {
-			return "", fmt.Errorf("hashing the EXE for the journal: %w", h.err)
-		}
-		return h.sum, nil
+		<-ch
+		return sum, err
 	}
 }
 
-// Record appends the run to the journal and keeps the EXE in the archive,
-// so rollback can redeploy it. A journal problem never fails a deploy that
-// already happened: what went wrong comes back as warnings.
-func Record(j *journal.Journal, runID string, p config.Profile, user string, rep *rollout.Report, resumes string) (warnings []error) {
-	staged := false
-	for _, s := range rep.Servers {
-		staged = staged || s.Staged
-	}
-	// A stage-only run changed no running EXE: nothing to roll back to.
-	if staged && !rep.StageOnly && rep.Build.SHA256 != "" {
-		if _, err := j.Store(rep.Build.File(), rep.Build.SHA256); err != nil {
-			warnings = append(warnings, fmt.Errorf("the EXE was not archived (rollback to it will not be possible): %w", err))
+// HashBuild starts reading the build's SHA-256 while the servers are
+// checked; the function it returns waits for the sum. A dry run, which
+// keeps nothing, only hashes.
+func HashBuild(b rollout.Build) func() (string, error) {
+	return background(func() (string, error) {
+		sum, _, err := peversion.HashFile(b.File())
+		if err != nil {
+			return "", fmt.Errorf("hashing the EXE for the journal: %w", err)
 		}
+		return sum, nil
+	})
+}
+
+// ArchiveBuild starts keeping the build in the archive when the run starts,
+// so that a run interrupted at any point, a stage-only run and a run that
+// finds nothing to do can all be resumed, swapped or rolled back to. The
+// function it returns waits for the build's SHA-256. The EXE is hashed
+// first and copied only when the archive lacks that build (the copy is
+// checked against the sum), so a build deployed again is read once; a
+// build read from the archive (rollback, resume, swap) is only hashed.
+func ArchiveBuild(j *journal.Journal, b rollout.Build) func() (string, error) {
+	if b.Source != "" {
+		return HashBuild(b)
 	}
-	entry := journal.NewEntry(runID, p.Name, user, rep)
+	return background(func() (string, error) {
+		sum, _, err := peversion.HashFile(b.File())
+		if err == nil {
+			_, err = j.Store(b.File(), sum)
+		}
+		if err != nil {
+			return "", fmt.Errorf("the EXE was not archived, so resuming this run or rolling back to this build will not be possible: %w", err)
+		}
+		return sum, nil
+	})
+}
+
+// Record appends the run to the journal, with what each verified server
+// showed after its swap (RecordSwaps), and prunes the archive to keep
+// builds per project and profile. A journal problem never fails a
+// deploy that already happened: what went wrong comes back as warnings.
+func Record(j *journal.Journal, m journal.Meta, keep int, rep *rollout.Report) (warnings []error) {
+	entry := journal.NewRun(m, rep)
 	RecordSwaps(&entry, rep)
-	entry.Resumes = resumes
 	if err := j.Append(entry); err != nil {
 		return append(warnings, fmt.Errorf("the run was not journaled: %w", err))
 	}
-	if _, err := j.Prune(p.ArchiveKeep); err != nil {
+	if _, err := j.Prune(keep); err != nil {
 		warnings = append(warnings, fmt.Errorf("pruning the archive: %w", err))
 	}
 	return warnings

@@ -9,14 +9,15 @@ import (
 
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/journal"
+	"github.com/wcdeploy/wcdeploy/pkg/peversion"
 	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 )
 
-// recordRun writes a real EXE, "deploys" it to web1 (verified) and web2
-// (verified, or failed when partial), and records the run the way a deploy
-// does.
-func recordRun(t *testing.T, j *journal.Journal, p config.Profile, version string, started time.Time, partial bool) string {
+// recordRun writes a real EXE, archives it as a run start does, "deploys"
+// it to web1 (verified) and web2 (verified, or failed when partial), and
+// records the run the way a deploy does.
+func recordRun(t *testing.T, j *journal.Journal, scope journal.Scope, p config.Profile, version string, started time.Time, partial bool) string {
 	t.Helper()
 	exe := filepath.Join(t.TempDir(), "App.exe")
 	if err := sampleexe.WriteFile(exe, sampleexe.Options{FileVersion: version}); err != nil {
@@ -27,21 +28,29 @@ func recordRun(t *testing.T, j *journal.Journal, p config.Profile, version strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := HashBuild(plan.Build)()
+	sum, err := ArchiveBuild(j, plan.Build)()
 	if err != nil {
 		t.Fatal(err)
 	}
 	rep := &rollout.Report{Build: plan.Build, Started: started, OK: true, Servers: []rollout.ServerReport{
-		{Name: "web1", Staged: true, Swapped: true, Verified: true, VersionAfter: version},
-		{Name: "web2", Staged: true, Swapped: true, Verified: true, VersionAfter: version},
+		{Name: "web1", URL: p.Servers[0].URL, Staged: true, Swapped: true, Verified: true, VersionAfter: version},
+		{Name: "web2", URL: p.Servers[1].URL, Staged: true, Swapped: true, Verified: true, VersionAfter: version},
 	}}
 	if partial {
 		rep.OK, rep.ExitCode = false, 7
-		rep.Servers[1] = rollout.ServerReport{Name: "web2", Staged: true, Error: "swap failed", ExitCode: 5}
+		rep.Servers[1] = rollout.ServerReport{Name: "web2", URL: p.Servers[1].URL, Staged: true, Error: "swap failed", ExitCode: 5}
 	}
 	rep.Build.SHA256 = sum
 	id := journal.NewID(started)
-	if w := Record(j, id, p, "tester", rep, ""); len(w) != 0 {
+	// What each verified server showed after its swap.
+	for i, date := range []string{"1/2/2026 3:04:05 AM", "1/2/2026 3:04:06 AM"} {
+		if s := &rep.Servers[i]; s.Verified {
+			s.Running = &rollout.Running{Version: version, Date: date}
+			s.SwapReply = &rollout.Swapped{Version: version, SizeKB: plan.Build.Size / 1000, Date: date}
+		}
+	}
+	m := journal.Meta{ID: id, Project: scope.Project, Profile: p.Name, User: "tester"}
+	if w := Record(j, m, p.ArchiveKeep, rep); len(w) != 0 {
 		t.Fatalf("warnings: %v", w)
 	}
 	return id
@@ -55,58 +64,85 @@ func TestRecordThenResumeAndRollback(t *testing.T) {
 	for _, n := range []string{"web1", "web2", "web3"} {
 		p.Servers = append(p.Servers, config.Server{Name: n, URL: "https://" + n + ".example.com/App/"})
 	}
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	first := recordRun(t, j, p, "1.0.0.1", t0, false)
-	recordRun(t, j, p, "1.0.0.2", t0.Add(time.Minute), false)
-	partial := recordRun(t, j, p, "1.0.0.3", t0.Add(2*time.Minute), true)
-
-	// --resume: only the server the run did not verify, from the archive.
-	rp := p
-	e, err := Resume(j, &rp, partial)
+	cfg := filepath.Join(t.TempDir(), "wcdeploy.yaml")
+	scope, err := ScopeOf(&config.Loaded{Profile: p, File: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rp.Servers) != 1 || rp.Servers[0].Name != "web2" || strings.Join(e.Servers, ",") != "web2" {
-		t.Errorf("resume narrowed to %+v (unverified %v), want web2", rp.Servers, e.Servers)
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	recordRun(t, j, scope, p, "1.0.0.1", t0, false)
+	second := recordRun(t, j, scope, p, "1.0.0.2", t0.Add(time.Minute), false)
+	partial := recordRun(t, j, scope, p, "1.0.0.3", t0.Add(2*time.Minute), true)
+
+	// The journal keeps the project and the echo of verified servers only.
+	last := journalRun(t, j, scope, partial)
+	if last.Project != scope.Project || last.RunKind() != journal.KindDeploy || last.Servers[0].Swap == nil || last.Servers[1].Swap != nil {
+		t.Errorf("journaled run: project %q kind %s, swap echoes %+v / %+v", last.Project, last.RunKind(), last.Servers[0].Swap, last.Servers[1].Swap)
+	}
+
+	// --resume: every server of the run, from the archive.
+	r, err := j.Resume(scope, partial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := p
+	if missing := Narrow(&rp, r.Servers); len(missing) != 0 || len(rp.Servers) != 2 || rp.Servers[1].Name != "web2" {
+		t.Errorf("resume narrowed to %+v (missing %v), want web1 and web2", rp.Servers, missing)
 	}
 	var c Choices
-	e.Use(&rp, &c)
+	UseArchived(&rp, &c, r.Run.Exe, r.Archived)
 	plan, err := NewPlan(rp, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plan.Build.Version != "1.0.0.3" || plan.Build.Source == "" || plan.Build.Path != e.Run.Exe.Path || len(plan.Targets) != 1 {
-		t.Errorf("resumed plan: build %+v, %d targets", plan.Build, len(plan.Targets))
+	sum, _, err := peversion.HashFile(plan.Build.File())
+	if plan.Build.Version != "1.0.0.3" || plan.Build.Path != r.Run.Exe.Path || err != nil || sum != r.Run.Exe.SHA256 {
+		t.Errorf("resumed plan: build %+v reads %s (%v), want the archived %s", plan.Build, sum, err, r.Run.Exe.SHA256)
 	}
 
-	// rollback: the build before the last successful run (1.0.0.2).
-	back, err := RollbackTarget(j, "prod", "")
+	// rollback: the build the farm ran before the partial one (1.0.0.2).
+	back, err := j.RollbackTarget(scope, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Run.ID != first || back.Run.Exe.Version != "1.0.0.1" {
-		t.Errorf("rollback goes to %s %s, want %s 1.0.0.1", back.Run.ID, back.Run.Exe.Version, first)
-	}
-	if _, err := RollbackTarget(j, "prod", "9.9.9.9"); err == nil {
-		t.Error("rollback to a version never deployed did not fail")
-	}
-	whole := p
-	if _, err := Resume(j, &whole, first); err == nil || !strings.Contains(err.Error(), "nothing to finish") {
-		t.Errorf("resuming a run that verified every server: %v", err)
+	if back.Target.ID != second || back.Target.Exe.Version != "1.0.0.2" || back.FromLink().Run != partial {
+		t.Errorf("rollback goes to %s %s from %+v, want %s 1.0.0.2 from %s", back.Target.ID, back.Target.Exe.Version, back.FromLink(), second, partial)
 	}
 
+	// A server the profile no longer lists is named.
+	gone := p
+	gone.Servers = gone.Servers[:1]
+	if missing := Narrow(&gone, r.Servers); strings.Join(missing, ",") != "web2" || len(gone.Servers) != 1 {
+		t.Errorf("narrowing to a smaller profile: kept %+v, missing %v", gone.Servers, missing)
+	}
+}
+
+func journalRun(t *testing.T, j *journal.Journal, s journal.Scope, id string) journal.Entry {
+	t.Helper()
+	e, err := j.FindIn(s, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 func TestRecordWarnsInsteadOfFailing(t *testing.T) {
 	// The journal folder is a file: nothing can be written, and Record
-	// says so as warnings.
+	// says so as warnings; ArchiveBuild says what will not be possible.
 	dir := filepath.Join(t.TempDir(), "state")
 	if err := os.WriteFile(dir, []byte("not a folder"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	rep := &rollout.Report{Started: time.Now(), Servers: []rollout.ServerReport{{Name: "web1"}}}
-	w := Record(journal.Open(dir), journal.NewID(rep.Started), config.Profile{Name: "prod"}, "tester", rep, "")
+	w := Record(journal.Open(dir), journal.Meta{ID: journal.NewID(rep.Started), Profile: "prod"}, 5, rep)
 	if len(w) == 0 || !strings.Contains(w[0].Error(), "not journaled") {
 		t.Errorf("warnings %v, want one saying the run was not journaled", w)
+	}
+	exe := filepath.Join(t.TempDir(), "App.exe")
+	if err := sampleexe.WriteFile(exe, sampleexe.Options{FileVersion: "1.0.0.0"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ArchiveBuild(journal.Open(dir), rollout.Build{Path: exe})(); err == nil || !strings.Contains(err.Error(), "rolling back to this build will not be possible") {
+		t.Errorf("archiving into a broken state folder: %v", err)
 	}
 }

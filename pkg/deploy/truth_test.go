@@ -395,7 +395,7 @@ func TestIdentifyFromTheJournal(t *testing.T) {
 		rep := f.run(t)
 		rep.RunID = id
 		rep.Started = time.Now()
-		if w := deploy.Record(j, id, config.Profile{Name: "default"}, "tester", rep, ""); len(w) > 0 {
+		if w := deploy.Record(j, journal.Meta{ID: id, Project: scope.Project, Profile: "default", User: "tester", Kind: journal.KindDeploy}, 5, rep); len(w) > 0 {
 			t.Fatal(w)
 		}
 		return rep

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wcdeploy/wcdeploy/pkg/config"
+	"github.com/wcdeploy/wcdeploy/pkg/credentials"
+	"github.com/wcdeploy/wcdeploy/pkg/deploy"
+	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/pkg/journal"
+)
+
+// swapOptions are a deploy's, plus the stage-only run to swap in.
+type swapOptions struct {
+	deployOptions
+	run string // --run: a stage-only run id; empty: the newest one
+}
+
+func newSwapCmd(a *app) *cobra.Command {
+	o := &swapOptions{}
+	cmd := &cobra.Command{
+		Use:   "swap",
+		Short: "Swap in what 'deploy --stage-only' uploaded (uploads nothing)",
+		Long: `swap finishes a 'wcdeploy deploy --stage-only' run: it swaps in, on every server
+that run staged, the build it uploaded, and verifies it like a deploy (the swap
+reply's version and size, then the status page), canary first, then batches.
+Nothing is uploaded. The stage run is the profile's newest stage-only run, or
+--run. A server is left out (and named) when the stage run did not stage it, a
+later run uploaded another build over it, or it runs the build already. The swap
+is journaled as its own run, linked to the stage run.
+
+Stage in the day, swap at night:
+  wcdeploy deploy --profile prod --stage-only
+  wcdeploy swap --profile prod`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			loaded, err := a.loadProfile(cmd, false)
+			if err != nil {
+				return err
+			}
+			return runSwap(cmd.Context(), a, loaded, o)
+		},
+	}
+	fs := cmd.Flags()
+	addConfigFlags("swap", fs, selectFlags, connectFlags, rolloutFlags)
+	credentials.AddFlags(fs, &o.cred)
+	fs.StringVar(&o.run, "run", "", "the stage-only run `RUN_ID` to swap in (default: the profile's newest stage-only run)")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "run the preflight and print the plan; change nothing")
+	fs.BoolVar(&o.SkipUnreachable, "skip-unreachable", false, "go on without servers that fail preflight")
+	addWaitLock(fs, &o.waitLock)
+	return cmd
+}
+
+// runSwap swaps in a stage-only run's build on the servers that still hold
+// it, under the run lock.
+func runSwap(ctx context.Context, a *app, loaded *config.Loaded, o *swapOptions) error {
+	o.kind = journal.KindSwap
+	rs, err := a.startRun(ctx, loaded, o.kind, o.DryRun, o.waitLock)
+	if err != nil {
+		return err
+	}
+	defer rs.release(a)
+	st, err := rs.j.Stage(rs.scope, o.run)
+	if err != nil {
+		return exitcode.New(exitcode.Usage, err)
+	}
+	for _, n := range st.Notes {
+		a.logf("left out: %s", n)
+	}
+	p := &loaded.Profile
+	if missing := deploy.Narrow(p, st.Servers); len(missing) > 0 {
+		a.warnf("run %s staged %s, which profile %q does not list now: left out", st.Run.ID, strings.Join(missing, ", "), p.Name)
+	}
+	if len(p.Servers) == 0 {
+		return exitcode.Errorf(exitcode.Usage, "run %s staged %s, but profile %q selects none of them now; check --server and --group, or the servers in the config file",
+			st.Run.ID, serverNames(st.Servers), p.Name)
+	}
+	a.logf("swapping in %s, staged by run %s, on %d server(s): %s", st.Run.Exe.Version, st.Run.ID, len(p.Servers), profileNames(p))
+	deploy.UseArchived(p, &o.Choices, st.Run.Exe, st.Archived)
+	o.stageRun = st.Run.ID
+	return a.runDeploy(ctx, rs, loaded, &o.deployOptions)
+}

@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wcdeploy/wcdeploy/internal/demo"
+	"github.com/wcdeploy/wcdeploy/internal/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
-	"github.com/wcdeploy/wcdeploy/pkg/journal"
 )
 
 func newDemoCmd(a *app) *cobra.Command {

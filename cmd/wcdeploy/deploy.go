@@ -11,14 +11,14 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/wcdeploy/wcdeploy/internal/credentials"
+	"github.com/wcdeploy/wcdeploy/internal/deploy"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/journal"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
+	"github.com/wcdeploy/wcdeploy/internal/ui/progress"
+	"github.com/wcdeploy/wcdeploy/internal/ui/report"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
-	"github.com/wcdeploy/wcdeploy/pkg/credentials"
-	"github.com/wcdeploy/wcdeploy/pkg/deploy"
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/journal"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
-	"github.com/wcdeploy/wcdeploy/pkg/ui/progress"
-	"github.com/wcdeploy/wcdeploy/pkg/ui/report"
 )
 
 // deployOptions are a deploy's (or rollback's, or swap's) choices.

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/internal/golden"
+	"github.com/wcdeploy/wcdeploy/internal/ui"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
-	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
 
 const testPassword = "s3cret-Pa55word!"

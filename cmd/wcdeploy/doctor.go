@@ -7,12 +7,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wcdeploy/wcdeploy/internal/credentials"
+	"github.com/wcdeploy/wcdeploy/internal/deploy"
 	"github.com/wcdeploy/wcdeploy/internal/doctor"
 	"github.com/wcdeploy/wcdeploy/internal/output"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
-	"github.com/wcdeploy/wcdeploy/pkg/credentials"
-	"github.com/wcdeploy/wcdeploy/pkg/deploy"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 )
 
 // doctorParallel is the least number of servers doctor checks at once.

@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 )
 
 type emulateOptions struct {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wcdeploy/wcdeploy/pkg/ui"
+	"github.com/wcdeploy/wcdeploy/internal/ui"
 )
 
 func TestEmulateRejectsRemoteListen(t *testing.T) {

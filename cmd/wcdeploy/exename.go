@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
 )
 
 // exeNameDiffers compares the local EXE's file name with a server's ExeFile

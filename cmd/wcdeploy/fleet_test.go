@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wcdeploy/wcdeploy/internal/journal"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
-	"github.com/wcdeploy/wcdeploy/pkg/journal"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 )
 
 const (

@@ -12,11 +12,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/wcdeploy/wcdeploy/internal/ui"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
-	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
 
 // commandTree is the real command tree, as run builds it.

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"github.com/wcdeploy/wcdeploy/internal/credentials"
 	"github.com/wcdeploy/wcdeploy/internal/hooks"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
-	"github.com/wcdeploy/wcdeploy/pkg/credentials"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 )
 
 // hooksFor runs the profile's rollout.hooks from the config file's folder;

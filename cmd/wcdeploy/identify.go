@@ -1,10 +1,10 @@
 package main
 
 import (
+	"github.com/wcdeploy/wcdeploy/internal/deploy"
+	"github.com/wcdeploy/wcdeploy/internal/journal"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
-	"github.com/wcdeploy/wcdeploy/pkg/deploy"
-	"github.com/wcdeploy/wcdeploy/pkg/journal"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 )
 
 // identify is the plan's Identify: the builds this machine deployed to the

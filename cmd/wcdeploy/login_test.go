@@ -9,11 +9,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/wcdeploy/wcdeploy/pkg/credentials"
+	"github.com/wcdeploy/wcdeploy/internal/credentials"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/ui"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
 
 const loginPW = "L0gin-Pa55"

@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/ui"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/ui"
 )
 
 func main() {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/wcdeploy/wcdeploy/internal/golden"
-	"github.com/wcdeploy/wcdeploy/pkg/ui"
+	"github.com/wcdeploy/wcdeploy/internal/ui"
 )
 
 var (

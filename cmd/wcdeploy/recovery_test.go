@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/journal"
 	"github.com/wcdeploy/wcdeploy/internal/lock"
+	"github.com/wcdeploy/wcdeploy/internal/peversion"
+	"github.com/wcdeploy/wcdeploy/internal/ui"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/journal"
-	"github.com/wcdeploy/wcdeploy/pkg/peversion"
-	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
 
 // The scenarios of recovery: resume, rollback, stage and swap, projects

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wcdeploy/wcdeploy/internal/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
-	"github.com/wcdeploy/wcdeploy/pkg/journal"
 )
 
 // exeIn writes a build of version into its own folder.

@@ -13,12 +13,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wcdeploy/wcdeploy/internal/completion"
-	"github.com/wcdeploy/wcdeploy/pkg/credentials"
-	"github.com/wcdeploy/wcdeploy/pkg/deploy"
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/journal"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
-	"github.com/wcdeploy/wcdeploy/pkg/ui"
+	"github.com/wcdeploy/wcdeploy/internal/credentials"
+	"github.com/wcdeploy/wcdeploy/internal/deploy"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/journal"
+	"github.com/wcdeploy/wcdeploy/internal/transport"
+	"github.com/wcdeploy/wcdeploy/internal/ui"
 )
 
 // deps are what commands take from outside the process. run fills them

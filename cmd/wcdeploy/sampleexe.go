@@ -6,9 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 	"github.com/wcdeploy/wcdeploy/internal/output"
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/peversion"
+	"github.com/wcdeploy/wcdeploy/internal/peversion"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wcdeploy/wcdeploy/pkg/peversion"
+	"github.com/wcdeploy/wcdeploy/internal/peversion"
 )
 
 func TestSampleExeCommand(t *testing.T) {

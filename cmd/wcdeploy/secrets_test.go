@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wcdeploy/wcdeploy/internal/ui"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
-	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
 
 // runIn runs a command line in dir with stdin, as a user at a shell would.

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
+	"github.com/wcdeploy/wcdeploy/internal/transport"
 )
 
 // traceRequests is -v: every HTTP client of the command prints one line per

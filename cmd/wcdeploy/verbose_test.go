@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wcdeploy/wcdeploy/internal/ui"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
-	"github.com/wcdeploy/wcdeploy/pkg/ui"
 )
 
 // requestLine is one -v line: server, method, link, status, bytes, time, auth.

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/internal/demo"
-	"github.com/wcdeploy/wcdeploy/pkg/ui"
+	"github.com/wcdeploy/wcdeploy/internal/ui"
 )
 
 // The transcripts in the docs are run by these tests, so what a reader types

@@ -15,11 +15,11 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/wcdeploy/wcdeploy/internal/deploy"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 	"github.com/wcdeploy/wcdeploy/internal/pool"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
-	"github.com/wcdeploy/wcdeploy/pkg/deploy"
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/swapper"
 )
 

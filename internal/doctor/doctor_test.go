@@ -10,15 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 	"github.com/wcdeploy/wcdeploy/internal/golden"
 	"github.com/wcdeploy/wcdeploy/internal/output"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
+	"github.com/wcdeploy/wcdeploy/internal/transport"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
 
 const password = "d0ctor-Pa55!"

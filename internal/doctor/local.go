@@ -3,10 +3,10 @@ package doctor
 import (
 	"fmt"
 
+	"github.com/wcdeploy/wcdeploy/internal/deploy"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
-	"github.com/wcdeploy/wcdeploy/pkg/deploy"
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 )
 
 // checkExe reads the local EXE exactly as deploy does (deploy.ReadBuild):

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
+	"github.com/wcdeploy/wcdeploy/internal/transport"
 )
 
 // certWarnWithin is how close to expiry a certificate gets a warning.

@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/wcdeploy/wcdeploy/internal/deploy"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
+	"github.com/wcdeploy/wcdeploy/internal/transport"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
-	"github.com/wcdeploy/wcdeploy/pkg/deploy"
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/swapper"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
 	"github.com/wcdeploy/wcdeploy/pkg/uploader"
 )
 

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 )
 
 // The variables a hook is given.

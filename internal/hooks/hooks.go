@@ -15,8 +15,8 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 )
 
 // MaxOutputLines is how many of a hook's last lines the report keeps.

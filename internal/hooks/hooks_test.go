@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 )
 
 const password = "Hook-Pa55word!"

@@ -9,14 +9,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/wcdeploy/wcdeploy/internal/deploy"
 	"github.com/wcdeploy/wcdeploy/internal/hooks"
+	"github.com/wcdeploy/wcdeploy/internal/peversion"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
+	"github.com/wcdeploy/wcdeploy/internal/transport"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
-	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
-	"github.com/wcdeploy/wcdeploy/pkg/peversion"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
 
 // The farm's deploy user, and the versions it deploys.

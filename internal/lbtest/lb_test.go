@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wcdeploy/wcdeploy/internal/deploy"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
+	"github.com/wcdeploy/wcdeploy/internal/transport"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
-	"github.com/wcdeploy/wcdeploy/pkg/deploy"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
 
 // The real module holds requests for 3 s; the tests use less unless -lb.long.

@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 )
 
 // Dir is the folder of lock files inside the state folder.

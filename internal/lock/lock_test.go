@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 )
 
 // The test binary doubles as the process that holds the lock:

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 )
 
 func loadText(t *testing.T, text string) (*Loaded, error) {

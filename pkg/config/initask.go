@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 )
 
 // InitAsker asks on W for what init still needs; answers come from R,

@@ -24,8 +24,8 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
+	"github.com/wcdeploy/wcdeploy/internal/peversion"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
-	"github.com/wcdeploy/wcdeploy/pkg/peversion"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 )
 

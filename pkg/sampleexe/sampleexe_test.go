@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/wcdeploy/wcdeploy/pkg/peversion"
+	"github.com/wcdeploy/wcdeploy/internal/peversion"
 )
 
 func TestBuildRoundTrip(t *testing.T) {

@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/rollout"
-	"github.com/wcdeploy/wcdeploy/pkg/wcpage"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
+	"github.com/wcdeploy/wcdeploy/internal/wcpage"
 )
 
 // Swapped is what a successful swap reply says. The .NET module and the Web

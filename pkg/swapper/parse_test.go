@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 )
 
 func TestParseSwapReplyTranscripts(t *testing.T) {

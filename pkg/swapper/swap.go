@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/transport"
 )
 
 // maxReply caps how much of a reply is read; admin pages are a few KB and

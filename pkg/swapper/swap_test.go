@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 )
 
 // rawServer speaks HTTP/1.1 by hand so a test can drop a connection after

@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/transport"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
 )
 
 // A refused login during the upload is an auth failure (exit 3), and it is

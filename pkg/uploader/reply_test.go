@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 )
 
 // The EXE in the captures had 1,670,144 bytes.

@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
-	"github.com/wcdeploy/wcdeploy/pkg/transport"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/transport"
 )
 
 // DefaultMaxReplyBytes caps how much of a reply is read. Upload pages are a

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wcdeploy/wcdeploy/pkg/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 )
 
 // seen is what the test server observed about one request.

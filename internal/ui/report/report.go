@@ -1,0 +1,268 @@
+// Package report shows a rollout's outcome: the table (coloured on a
+// terminal) or the JSON document on stdout, and under GitHub Actions one
+// annotation per failed server and a job summary.
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/output"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
+	"github.com/wcdeploy/wcdeploy/internal/ui"
+)
+
+// Options say how the final report is shown.
+type Options struct {
+	JSON  bool // the Report as an indented JSON document on stdout
+	Quiet bool // no table (the error, if any, is still printed by the caller)
+	// Getenv reads the environment (GITHUB_ACTIONS, GITHUB_STEP_SUMMARY).
+	Getenv func(string) string
+}
+
+// Render writes the report where it belongs: the table or the JSON document
+// on stdout and, under GitHub Actions, one ::error line per failed server and
+// a job summary. Workflow commands go to stderr when stdout carries JSON, so
+// the document stays parseable (the runner reads both streams).
+func Render(s *ui.Streams, rep *rollout.Report, o Options) error {
+	switch {
+	case o.JSON:
+		if err := WriteJSON(s.Out, rep); err != nil {
+			return err
+		}
+	case !o.Quiet:
+		if err := WriteTable(s.Out, rep, s.OutTTY && !s.NoColor); err != nil {
+			return err
+		}
+	}
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if getenv("GITHUB_ACTIONS") != "true" {
+		return nil
+	}
+	annot := s.Out
+	if o.JSON {
+		annot = s.Err
+	}
+	if err := WriteGitHubErrors(annot, rep); err != nil {
+		return err
+	}
+	if path := getenv("GITHUB_STEP_SUMMARY"); path != "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("writing the GitHub job summary %s: %w (the deploy itself is reported above)", path, err)
+		}
+		werr := WriteMarkdown(f, rep)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return fmt.Errorf("writing the GitHub job summary %s: %w (the deploy itself is reported above)", path, werr)
+		}
+	}
+	return nil
+}
+
+// WriteJSON writes the report as an indented JSON document.
+func WriteJSON(w io.Writer, rep *rollout.Report) error {
+	return output.JSON(w, rep)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func seconds(ms int64) string {
+	return fmt.Sprintf("%.1fs", float64(ms)/1000)
+}
+
+// note is what the last column says: the error, or why nothing was done,
+// then what else people should know (another build of the same version, a
+// swap settled from the status page, the page to open when unknown).
+func note(s *rollout.ServerReport) string {
+	var out string
+	switch {
+	case s.Error != "" && s.Skipped != "":
+		out = s.Skipped + ": " + s.Error
+	case s.Error != "":
+		out = s.Error
+	case s.Skipped != "":
+		out = s.Skipped
+	}
+	if s.Note != "" && !strings.Contains(out, s.Note) {
+		out = joinNote(out, s.Note)
+	}
+	if s.State == rollout.ServerUnknown && s.StatusURL != "" && !strings.Contains(out, s.StatusURL) {
+		out = joinNote(out, "unknown: open "+s.StatusURL)
+	}
+	return ui.OneLine(out)
+}
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// after is the version the server runs now as far as we know.
+func after(s *rollout.ServerReport) string {
+	switch {
+	case s.State == rollout.ServerUnknown:
+		return "unknown"
+	case s.VersionAfter == "" && s.Error != "":
+		return "?"
+	}
+	return orDash(s.VersionAfter)
+}
+
+// WriteTable writes the human report: one row per server, then the plan
+// (dry run) or why swapping stopped, then a summary line.
+func WriteTable(w io.Writer, rep *rollout.Report, color bool) error {
+	// Coloured cells carry escape codes of equal length in every row of a
+	// column, so tabwriter's widths stay right.
+	paint := func(code, s string) string { return ui.Paint(color, code, s) }
+	flag := func(ok bool, relevant bool) string {
+		switch {
+		case ok:
+			return paint(ui.Green, "yes")
+		case relevant:
+			return paint(ui.Red, "no ")
+		}
+		return paint(ui.Dim, "no ")
+	}
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "SERVER\tBEFORE\tAFTER\t%s\t%s\t%s\t%s\tTIME\tERROR\n",
+		paint(ui.Plain, "STAGED"), paint(ui.Plain, "SWAPPED"), paint(ui.Plain, "VERIFIED"), paint(ui.Plain, "HEALTH"))
+	for i := range rep.Servers {
+		s := &rep.Servers[i]
+		tried := s.Error != "" && s.Skipped == ""
+		health := orDash(s.Health)
+		hcode := ui.Dim
+		switch s.Health {
+		case "ok":
+			hcode = ui.Green
+		case "failed":
+			hcode = ui.Red
+		}
+		note := note(s)
+		if s.Error != "" {
+			note = paint(ui.Red, note)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			s.Name, orDash(s.VersionBefore), after(s),
+			flag(s.Staged, tried), flag(s.Swapped, tried && s.Staged), flag(s.Verified, tried && s.Swapped),
+			paint(hcode, fmt.Sprintf("%-6s", health)), seconds(s.DurationMS), note)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	var b strings.Builder
+	// tabwriter pads the last cell too; trailing blanks only confuse diffs.
+	for _, line := range strings.SplitAfter(table.String(), "\n") {
+		b.WriteString(strings.TrimRight(strings.TrimSuffix(line, "\n"), " "))
+		if strings.HasSuffix(line, "\n") {
+			b.WriteByte('\n')
+		}
+	}
+	if rep.DryRun && len(rep.Batches) > 0 {
+		b.WriteString("\nplan (swap order):\n")
+		for gi, g := range rep.Batches {
+			fmt.Fprintf(&b, "  %d. %s\n", gi+1, strings.Join(g, ", "))
+		}
+		if len(rep.Hooks) > 0 {
+			fmt.Fprintf(&b, "hooks that would run: %s\n", strings.Join(rep.Hooks, ", "))
+		}
+	}
+	b.WriteByte('\n')
+	if rep.HaltReason != "" {
+		fmt.Fprintf(&b, "stopped: %s\n", rep.HaltReason)
+	}
+	b.WriteString(rep.Summary())
+	b.WriteByte('\n')
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return nil
+}
+
+// mdCell keeps a value inside one Markdown table cell.
+func mdCell(s string) string {
+	s = ui.OneLine(s)
+	s = strings.ReplaceAll(s, `\`, `\\`)
+	s = strings.ReplaceAll(s, "|", `\|`)
+	s = strings.ReplaceAll(s, "<", "&lt;")
+	return s
+}
+
+// WriteMarkdown writes the report as a GitHub job summary section.
+func WriteMarkdown(w io.Writer, rep *rollout.Report) error {
+	var b strings.Builder
+	status := "✅ deployed"
+	if !rep.OK {
+		status = "❌ " + exitcode.Code(rep.ExitCode).String()
+	}
+	if rep.DryRun {
+		status = "dry run"
+	}
+	fmt.Fprintf(&b, "### wcdeploy: %s %s — %s\n\n", mdCell(rep.Build.FileName()), mdCell(rep.Build.Version), status)
+	b.WriteString("| Server | Before | After | Staged | Swapped | Verified | Health | Time | Error |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for i := range rep.Servers {
+		s := &rep.Servers[i]
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			mdCell(s.Name), mdCell(orDash(s.VersionBefore)), mdCell(after(s)),
+			yesNo(s.Staged), yesNo(s.Swapped), yesNo(s.Verified), orDash(s.Health),
+			seconds(s.DurationMS), mdCell(note(s)))
+	}
+	b.WriteByte('\n')
+	if rep.HaltReason != "" {
+		fmt.Fprintf(&b, "Stopped: %s\n\n", mdCell(rep.HaltReason))
+	}
+	fmt.Fprintf(&b, "%s\n\n", mdCell(rep.Summary()))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// ghEscape escapes a workflow command's message (GitHub's own rules).
+func ghEscape(s string) string {
+	r := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	return r.Replace(s)
+}
+
+// WriteGitHubErrors writes one ::error workflow command per failed server,
+// which GitHub shows as an annotation on the run.
+func WriteGitHubErrors(w io.Writer, rep *rollout.Report) error {
+	var b strings.Builder
+	for i := range rep.Servers {
+		s := &rep.Servers[i]
+		if s.Error == "" {
+			continue
+		}
+		msg := s.Error
+		if !strings.HasPrefix(msg, s.Name+":") {
+			msg = s.Name + ": " + msg
+		}
+		fmt.Fprintf(&b, "::error title=wcdeploy::%s\n", ghEscape(msg))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

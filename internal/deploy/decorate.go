@@ -3,44 +3,10 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"maps"
 	"sync"
 
 	"github.com/wcdeploy/wcdeploy/internal/rollout"
 )
-
-// Echoes wraps a run's steps to keep what each server's swap reply echoed
-// (version, kb, file date), which the journal records for the verified
-// servers (journal.Entry.SetSwap) so a later status page identifies the
-// build.
-type Echoes struct {
-	rollout.Steps
-	mu  sync.Mutex
-	got map[string]rollout.Swapped
-}
-
-// RecordEchoes wraps s.
-func RecordEchoes(s rollout.Steps) *Echoes {
-	return &Echoes{Steps: s, got: map[string]rollout.Swapped{}}
-}
-
-// Swap is s's Swap, remembering a reply that came back.
-func (e *Echoes) Swap(ctx context.Context, t rollout.Target) (rollout.Swapped, error) {
-	sw, err := e.Steps.Swap(ctx, t)
-	if err == nil && sw.Version != "" {
-		e.mu.Lock()
-		e.got[t.Name] = sw
-		e.mu.Unlock()
-	}
-	return sw, err
-}
-
-// Got returns the replies by server name.
-func (e *Echoes) Got() map[string]rollout.Swapped {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return maps.Clone(e.got)
-}
 
 // SwapOnly are the steps of 'wcdeploy swap': each server already holds the
 // build in its UpdateFile, uploaded by the stage-only run stageRun, so the

@@ -48,8 +48,7 @@ func TestSwapOnlySwapsWhatWasStaged(t *testing.T) {
 	}
 
 	log := &stepLog{}
-	echoes := deploy.RecordEchoes(deploy.SwapOnly(f.steps, "RUN1"))
-	rep := rollout.Run(context.Background(), f.plan, echoes, deploy.SwapOnlyObserver(log, "RUN1"))
+	rep := rollout.Run(context.Background(), f.plan, deploy.SwapOnly(f.steps, "RUN1"), deploy.SwapOnlyObserver(log, "RUN1"))
 	if rep.ExitCode != 0 {
 		t.Fatalf("swap-only: exit %d: %v", rep.ExitCode, rep.Err())
 	}
@@ -61,11 +60,9 @@ func TestSwapOnlySwapsWhatWasStaged(t *testing.T) {
 			t.Errorf("%s: the swap-only run uploaded", rep.Servers[i].Name)
 		}
 	}
-	got := echoes.Got()
-	for _, s := range rep.Servers {
-		sw, ok := got[s.Name]
-		if !ok || sw.Version != newVersion || sw.SizeKB != f.plan.Build.Size/1000 || sw.Date == "" {
-			t.Errorf("%s: echo %+v (kept %v)", s.Name, sw, ok)
+	for _, s := range rep.Servers { // what the journal records for the swap
+		if sw := s.SwapReply; sw == nil || sw.Version != newVersion || sw.SizeKB != f.plan.Build.Size/1000 || sw.Date == "" {
+			t.Errorf("%s: swap reply %+v", s.Name, sw)
 		}
 	}
 	text := strings.Join(log.steps, "\n")

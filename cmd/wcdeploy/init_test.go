@@ -52,7 +52,7 @@ func TestInitFromFlags(t *testing.T) {
 	}
 	data, _ := os.ReadFile(cfg)
 	text := string(data)
-	for _, want := range []string{`exe: "build/App.exe"`, "timeouts:", "# health:", "WCDEPLOY_PASSWORD", `"CORP\\deploy"`} {
+	for _, want := range []string{`exe: 'build/App.exe'`, "timeouts:", "# health:", "WCDEPLOY_PASSWORD", `'CORP\deploy'`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("file lacks %q:\n%s", want, text)
 		}

@@ -2,7 +2,6 @@ package config
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -48,18 +47,18 @@ func RenderInit(s InitSpec) ([]byte, error) {
 	for _, h := range s.Header {
 		w("# %s", h)
 	}
-	w("default_profile: %s", yamlString(name))
+	w("default_profile: %s", yamlQuote(name))
 	w("profiles:")
-	w("  %s:  # profile names are case-insensitive", yamlString(name))
-	w("    exe: %s  # the server EXE, relative to this file's folder", yamlString(s.Exe))
+	w("  %s:  # profile names are case-insensitive", yamlQuote(name))
+	w("    exe: %s  # the server EXE, relative to this file's folder", yamlQuote(s.Exe))
 	if s.DLL != "" {
-		w("    dll: %s  # companion DLL (VFP 10 loader apps; module 7.15+)", yamlString(s.DLL))
+		w("    dll: %s  # companion DLL (VFP 10 loader apps; module 7.15+)", yamlQuote(s.DLL))
 	} else {
-		w("    dll: \"\"  # companion DLL (VFP 10 loader apps; module 7.15+)")
+		w("    dll: ''  # companion DLL (VFP 10 loader apps; module 7.15+)")
 	}
-	w("    username: %s  # 'DOMAIN\\user' or 'user@domain' for Windows authentication", yamlString(s.Username))
+	w("    username: %s  # 'DOMAIN\\user' or 'user@domain' for Windows authentication", yamlQuote(s.Username))
 	w("    auth: %s  # auto (from the server's challenge) | basic | ntlm | kerberos", d.Auth)
-	w("    flavor: %s  # module (IIS .NET module) | webserver (Web Connection Web Server) | isapi (wc.dll)", yamlString(flavor))
+	w("    flavor: %s  # module (IIS .NET module) | webserver (Web Connection Web Server) | isapi (wc.dll)", yamlQuote(flavor))
 	w("    ca_file: \"\"  # PEM file of CA certificates to trust for HTTPS")
 	w("    insecure_skip_verify: false  # skip TLS certificate checks (testing only)")
 	w("    allow_insecure_http: false  # allow credentials over plain http to a non-loopback host")
@@ -92,33 +91,22 @@ func RenderInit(s InitSpec) ([]byte, error) {
 		w("    servers:  # a list: names keep their case; upload/update/status links are derived from url and flavor")
 	}
 	for _, sv := range s.Servers {
-		w("      - name: %s", yamlString(sv.Name))
-		w("        url: %s", yamlString(sv.URL))
+		w("      - name: %s", yamlQuote(sv.Name))
+		w("        url: %s", yamlQuote(sv.URL))
 		if sv.Flavor != "" && sv.Flavor != flavor {
-			w("        flavor: %s", yamlString(sv.Flavor))
+			w("        flavor: %s", yamlQuote(sv.Flavor))
 		}
 		if sv.UploadURL != "" {
-			w("        upload_url: %s", yamlString(sv.UploadURL))
+			w("        upload_url: %s", yamlQuote(sv.UploadURL))
 		}
 		if sv.UpdateURL != "" {
-			w("        update_url: %s", yamlString(sv.UpdateURL))
+			w("        update_url: %s", yamlQuote(sv.UpdateURL))
 		}
 		w("        group: \"\"  # optional: select with --group")
 	}
 	return b.Bytes(), nil
 }
 
-// yamlString quotes s as a JSON string, which YAML reads as the same text
-// (backslashes in 'DOMAIN\user' included).
-func yamlString(s string) string {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		return `""`
-	}
-	return strings.TrimSuffix(buf.String(), "\n")
-}
 
 // dur prints a duration the way people write it in YAML (60s, not 1m0s).
 func dur(d time.Duration) string {

@@ -426,3 +426,151 @@ func checkHealthCredentials(t *testing.T, h *hookFarm) {
 		}
 	}
 }
+
+// failOn is hook.sh's last line for a failure of one phase on one server.
+func failOn(phase, who string) string {
+	return fmt.Sprintf(`if [ "$WCDEPLOY_PHASE.$who" = "%s.%s" ]; then echo "balancer refused $who" >&2; exit 3; fi`, phase, who)
+}
+
+func TestHookBeforeSwapFailsOnTheCanary(t *testing.T) {
+	h := startHookFarm(t, failOn("before_swap", "web01"))
+	e := hookEnv(t)
+	r := h.deploy(t, e, "--json")
+	if r.code != 4 {
+		t.Fatalf("exit %d, want 4 (nothing was swapped)\n%s\n%s", r.code, r.out, r.errOut)
+	}
+	rep := parseReport(t, r)
+	for i, s := range h.servers {
+		if v := s.ExeVersion(); v != oldVersion {
+			t.Errorf("%s runs %s, want the old build", h.names[i], v)
+		}
+		if n := countAction(s, "updateexe"); n != 0 {
+			t.Errorf("%s received %d swaps", h.names[i], n)
+		}
+		if c := h.calls(t, "after_swap", h.names[i]); len(c) != 0 {
+			t.Errorf("after_swap ran %d times for %s, whose before_swap failed or never ran", len(c), h.names[i])
+		}
+	}
+	for _, name := range h.names[1:] {
+		if c := h.calls(t, "before_swap", name); len(c) != 0 {
+			t.Errorf("before_swap ran for %s after the canary's failed", name)
+		}
+	}
+	h.once(t, "before_swap", "web01")
+	wantEnv(t, "after_rollout", h.once(t, "after_rollout", "run"), map[string]string{"WCDEPLOY_OUTCOME": "failed", "WCDEPLOY_EXIT_CODE": "4"})
+	s := rep.Servers[0]
+	if s.BeforeSwap == nil || s.BeforeSwap.OK || s.BeforeSwap.ExitCode != 3 || !slices.Contains(s.BeforeSwap.Output, "balancer refused web01") {
+		t.Errorf("web01 before_swap %+v, want the failure with its output", s.BeforeSwap)
+	}
+	if s.ExitCode != 4 || s.AfterSwap != nil || !strings.Contains(s.Error, "before_swap") || !strings.Contains(s.Error, "not swapped") {
+		t.Errorf("web01: exit %d after_swap %+v error %q", s.ExitCode, s.AfterSwap, s.Error)
+	}
+	if !rep.Halted {
+		t.Errorf("a failed canary hook did not halt the rollout")
+	}
+	for _, s := range rep.Servers[1:] {
+		if s.Swapped || s.BeforeSwap != nil || s.AfterSwap != nil || s.Skipped == "" {
+			t.Errorf("%s: swapped %v before %+v after %+v skipped %q", s.Name, s.Swapped, s.BeforeSwap, s.AfterSwap, s.Skipped)
+		}
+	}
+}
+
+func TestHookAfterSwapFails(t *testing.T) {
+	cases := []struct {
+		server  string
+		code    int
+		updated []string // servers that run the build after
+	}{
+		// Every server runs the build; one was not put back: 6, as a failed health check.
+		{server: "web03", code: 6, updated: []string{"web01", "web02", "web03"}},
+		// A canary not put back halts the rollout: the farm is partly updated.
+		{server: "web01", code: 7, updated: []string{"web01"}},
+	}
+	for _, c := range cases {
+		t.Run(c.server, func(t *testing.T) {
+			h := startHookFarm(t, failOn("after_swap", c.server))
+			e := hookEnv(t)
+			r := h.deploy(t, e, "--json")
+			if r.code != c.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", r.code, c.code, r.out, r.errOut)
+			}
+			rep := parseReport(t, r)
+			for i, s := range h.servers {
+				want := oldVersion
+				if slices.Contains(c.updated, h.names[i]) {
+					want = newVersion
+				}
+				if v := s.ExeVersion(); v != want {
+					t.Errorf("%s runs %s, want %s", h.names[i], v, want)
+				}
+			}
+			var s rollout.ServerReport
+			for _, rs := range rep.Servers {
+				if rs.Name == c.server {
+					s = rs
+				}
+			}
+			if s.AfterSwap == nil || s.AfterSwap.OK || s.AfterSwap.ExitCode != 3 || !slices.Contains(s.AfterSwap.Output, "balancer refused "+c.server) {
+				t.Errorf("%s after_swap %+v, want the failure with its output", c.server, s.AfterSwap)
+			}
+			if s.BeforeSwap == nil || !s.BeforeSwap.OK || !s.Verified || s.ExitCode != 6 || !strings.Contains(s.Error, "after_swap") {
+				t.Errorf("%s: before_swap %+v verified %v exit %d error %q", c.server, s.BeforeSwap, s.Verified, s.ExitCode, s.Error)
+			}
+			wantEnv(t, "after_rollout", h.once(t, "after_rollout", "run"),
+				map[string]string{"WCDEPLOY_OUTCOME": "failed", "WCDEPLOY_EXIT_CODE": strconv.Itoa(c.code)})
+			if je := lastJournal(t, e); je.ExitCode != c.code {
+				t.Errorf("journal exit code %d, want %d", je.ExitCode, c.code)
+			}
+		})
+	}
+}
+
+func TestHooksDryRunListsAndRunsNone(t *testing.T) {
+	h := startHookFarm(t, "")
+	e := hookEnv(t)
+	for _, json := range []bool{false, true} {
+		args := []string{"--dry-run"}
+		if json {
+			args = append(args, "--json")
+		}
+		r := h.deploy(t, e, args...)
+		if r.code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
+		}
+		if json {
+			rep := parseReport(t, r)
+			if want := []string{"before_rollout", "before_swap", "after_swap", "after_rollout"}; !slices.Equal(rep.Hooks, want) {
+				t.Errorf("--dry-run --json hooks %q, want %q", rep.Hooks, want)
+			}
+		} else if !strings.Contains(r.out+r.errOut, "hooks that would run: before_rollout, before_swap, after_swap, after_rollout") {
+			t.Errorf("--dry-run does not list the hooks:\n%s\n%s", r.out, r.errOut)
+		}
+	}
+	if order := h.order(t); len(order) != 0 {
+		t.Errorf("--dry-run ran hooks: %q", order)
+	}
+	for i, s := range h.servers {
+		if countAction(s, "uploadexe")+countAction(s, "updateexe") != 0 || s.ExeVersion() != oldVersion {
+			t.Errorf("--dry-run changed %s", h.names[i])
+		}
+	}
+}
+
+// TestHookOutputInPlainProgress: without --json, on a non-terminal, each
+// line a hook prints is a progress line on stderr naming its server.
+func TestHookOutputInPlainProgress(t *testing.T) {
+	h := startHookFarm(t, "")
+	r := h.deploy(t, hookEnv(t))
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
+	}
+	checkHookProgress(t, h, r.errOut)
+	if strings.Contains(r.errOut, "\r") || strings.Contains(r.errOut, "\x1b[") {
+		t.Errorf("plain progress holds terminal controls:\n%q", r.errOut)
+	}
+	for _, said := range []string{"hook says run before_rollout", "hook says run after_rollout"} {
+		if !strings.Contains(r.errOut, said) {
+			t.Errorf("stderr lacks the run-level hook's line %q:\n%s", said, r.errOut)
+		}
+	}
+}

@@ -574,3 +574,44 @@ func TestHookOutputInPlainProgress(t *testing.T) {
 		}
 	}
 }
+
+func TestHookRunLevelFails(t *testing.T) {
+	t.Run("before_rollout", func(t *testing.T) {
+		h := startHookFarm(t, failOn("before_rollout", "run"))
+		e := hookEnv(t)
+		r := h.deploy(t, e, "--json")
+		if r.code != 4 {
+			t.Fatalf("exit %d, want 4 (nothing was swapped)\n%s\n%s", r.code, r.out, r.errOut)
+		}
+		rep := parseReport(t, r)
+		if rep.BeforeRollout == nil || rep.BeforeRollout.OK || !rep.Halted {
+			t.Errorf("before_rollout %+v halted %v", rep.BeforeRollout, rep.Halted)
+		}
+		for i, s := range rep.Servers {
+			if !s.Staged || s.Swapped || s.ExitCode != 4 || countAction(h.servers[i], "updateexe") != 0 {
+				t.Errorf("%s: staged %v swapped %v exit %d", s.Name, s.Staged, s.Swapped, s.ExitCode)
+			}
+		}
+		if order := h.order(t); !slices.Equal(order, []string{"before_rollout run", "after_rollout run"}) {
+			t.Errorf("hooks ran %q, want before_rollout then after_rollout only", order)
+		}
+		wantEnv(t, "after_rollout", h.once(t, "after_rollout", "run"), map[string]string{"WCDEPLOY_OUTCOME": "failed", "WCDEPLOY_EXIT_CODE": "4"})
+	})
+	t.Run("after_rollout", func(t *testing.T) {
+		h := startHookFarm(t, failOn("after_rollout", "run"))
+		r := h.deploy(t, hookEnv(t), "--json")
+		if r.code != 6 {
+			t.Fatalf("exit %d, want 6 (every server runs the build, the step after failed)\n%s\n%s", r.code, r.out, r.errOut)
+		}
+		rep := parseReport(t, r)
+		if rep.AfterRollout == nil || rep.AfterRollout.OK || rep.OK {
+			t.Errorf("after_rollout %+v ok %v", rep.AfterRollout, rep.OK)
+		}
+		for i, v := range h.versions() {
+			if v != newVersion {
+				t.Errorf("%s runs %s", h.names[i], v)
+			}
+		}
+		wantEnv(t, "after_rollout", h.once(t, "after_rollout", "run"), map[string]string{"WCDEPLOY_OUTCOME": "ok", "WCDEPLOY_EXIT_CODE": "0"})
+	})
+}

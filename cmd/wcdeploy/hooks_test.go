@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,19 +36,25 @@ type hookFarm struct {
 // hook runs last (e.g. a failure for one phase and server).
 func startHookFarm(t *testing.T, fail string) *hookFarm {
 	t.Helper()
+	return startHookFarmWith(t, fail, nil)
+}
+
+// startHookFarmWith is startHookFarm with each emulator's config adjusted.
+func startHookFarmWith(t *testing.T, fail string, cfg func(i int, c *emulator.Config)) *hookFarm {
+	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("the hooks of this test are sh scripts")
 	}
 	rollout := `parallel: 2, canary: 1, max_failures: 0,` +
 		` health: [{url: "default.wc?anon=1", retries: 0, timeout: 5s}, {url: "default.wc?creds=1", retries: 0, timeout: 5s, auth: true}],` +
 		` hooks: {before_rollout: ./hook.sh, before_swap: [./hook.sh], after_swap: "sh ./hook.sh", after_rollout: [./hook.sh, run-level]}`
-	f := startFleet(t, 3, rollout, nil)
+	f := startFleet(t, 3, rollout, cfg)
 	h := &hookFarm{fleet: f, dir: filepath.Dir(f.config)}
-	cfg, err := os.ReadFile(f.config)
+	data, err := os.ReadFile(f.config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := string(cfg)
+	text := string(data)
 	for i, name := range f.names {
 		text = strings.Replace(text, "{name: "+name+",", fmt.Sprintf("{name: %s, vars: {lb_server: be/%s, Rack: r%d},", name, name, i+1), 1)
 	}
@@ -75,11 +82,19 @@ echo "hook says $who $WCDEPLOY_PHASE handle=${` + handleVar + `}"
 // deploy runs wcdeploy deploy with the password on stdin.
 func (h *hookFarm) deploy(t *testing.T, e env, args ...string) result {
 	t.Helper()
+	return h.deployCtx(t, t.Context(), e, args...)
+}
+
+// deployCtx is deploy until ctx is cancelled, as Ctrl-C cancels it.
+func (h *hookFarm) deployCtx(t *testing.T, ctx context.Context, e env, args ...string) result {
+	t.Helper()
 	args = append([]string{"--config", h.config, "deploy", "--password-stdin"}, args...)
 	done := make(chan result, 1)
 	go func() {
 		s, out, errOut := ui.Test(testPassword + "\n")
-		code := run(args, s, e.get)
+		d := systemDeps(s, e.get)
+		d.keyring = &memKeyring{entries: map[string]string{}}
+		code := execute(ctx, args, d)
 		done <- result{code, out.String(), errOut.String()}
 	}()
 	var r result
@@ -614,4 +629,46 @@ func TestHookRunLevelFails(t *testing.T) {
 		}
 		wantEnv(t, "after_rollout", h.once(t, "after_rollout", "run"), map[string]string{"WCDEPLOY_OUTCOME": "ok", "WCDEPLOY_EXIT_CODE": "0"})
 	})
+}
+
+// TestHookAfterSwapRunsAfterAnInterrupt: Ctrl-C during the canary's swap;
+// the swap is awaited and its after_swap still runs (no server is left
+// drained unreported), no other server's before_swap runs, and
+// after_rollout is told the run was interrupted.
+func TestHookAfterSwapRunsAfterAnInterrupt(t *testing.T) {
+	h := startHookFarmWith(t, "", func(i int, c *emulator.Config) { c.SwapDelay = 1500 * time.Millisecond })
+	e := hookEnv(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() {
+		for range 3000 {
+			if h.servers[0].OnHold() {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	r := h.deployCtx(t, ctx, e, "--json")
+	if r.code != 130 {
+		t.Fatalf("exit %d, want 130\n%s\n%s", r.code, r.out, r.errOut)
+	}
+	if countAction(h.servers[0], "updateexe") != 1 || h.servers[0].ExeVersion() != newVersion {
+		t.Fatalf("the canary's swap was not the one interrupted: %d swaps, runs %s", countAction(h.servers[0], "updateexe"), h.servers[0].ExeVersion())
+	}
+	h.assertNoHold(t)
+	as := h.once(t, "after_swap", "web01")
+	// The awaited swap was verified (its health check skipped): the
+	// server itself is fine, whatever became of the run.
+	wantEnv(t, "web01 after_swap", as, map[string]string{"WCDEPLOY_OUTCOME": "ok", "WCDEPLOY_VERSION_AFTER": newVersion, "WCDEPLOY_EXIT_CODE": "0"})
+	for _, name := range h.names[1:] {
+		if n := len(h.calls(t, "before_swap", name)) + len(h.calls(t, "after_swap", name)); n != 0 {
+			t.Errorf("%s's hooks ran %d times after the interrupt", name, n)
+		}
+	}
+	wantEnv(t, "after_rollout", h.once(t, "after_rollout", "run"), map[string]string{"WCDEPLOY_OUTCOME": "failed", "WCDEPLOY_EXIT_CODE": "130"})
+	rep := parseReport(t, r)
+	if s := rep.Servers[0]; s.AfterSwap == nil || !s.AfterSwap.OK || !s.Verified {
+		t.Errorf("web01: verified %v after_swap %+v", s.Verified, s.AfterSwap)
+	}
 }

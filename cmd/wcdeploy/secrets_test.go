@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,16 +37,7 @@ func runIn(t *testing.T, e env, dir, stdin string, args ...string) result {
 func noSecretInFiles(t *testing.T, roots ...string) {
 	t.Helper()
 	for _, root := range roots {
-		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return nil
-			}
-			b, err := os.ReadFile(p)
-			if err == nil && bytes.Contains(b, []byte(testPassword)) {
-				t.Errorf("%s holds the password", p)
-			}
-			return nil
-		})
+		noPasswordIn(t, root, testPassword)
 	}
 }
 

@@ -3,10 +3,14 @@ package lbtest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/internal/deploy"
@@ -105,6 +109,10 @@ func DrainHooks(root string) config.Hooks {
 	}
 }
 
+// labHealth is the health check of the lab's rollouts: until the node
+// answers its page again after the swap.
+var labHealth = config.Health{URL: "default.wc", Status: http.StatusOK, Timeout: 5 * time.Second, Retries: 10, Interval: 200 * time.Millisecond}
+
 // Result is one rollout under traffic.
 type Result struct {
 	Report  *rollout.Report
@@ -127,7 +135,7 @@ func (f *Farm) Rollout(ctx context.Context, h config.Hooks, rate int, obs rollou
 	}
 	p := f.Profile
 	p.Rollout.Hooks = h
-	health := []config.Health{{URL: "default.wc", Status: http.StatusOK, Timeout: 5 * time.Second, Retries: 10, Interval: 200 * time.Millisecond}}
+	health := []config.Health{labHealth}
 	steps, err := deploy.New(deploy.Options{
 		Build: f.Build,
 		Client: func(t rollout.Target) (*http.Client, error) {
@@ -153,4 +161,63 @@ func (f *Farm) Rollout(ctx context.Context, h config.Hooks, rate int, obs rollou
 	wall := time.Since(start)
 	time.Sleep(500 * time.Millisecond)
 	return &Result{Report: rep, Traffic: traffic.Stop(), Wall: wall}, nil
+}
+
+// WriteConfig writes the farm's wcdeploy.yaml into its folder, for a
+// rollout through the wcdeploy command: the rollout of Rollout (parallel
+// 1, canary 1, the same health check) with hooks h, each server's url
+// reaching its node and its vars. It returns the file's path. The
+// password is not in it: the command is given it on stdin.
+func (f *Farm) WriteConfig(h config.Hooks) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "default_profile: %s\nprofiles:\n  %s:\n", f.Profile.Name, f.Profile.Name)
+	fmt.Fprintf(&b, "    exe: %q\n    username: %s\n    auth: basic\n    flavor: module\n    retries: 1\n", f.Build.Path, User)
+	b.WriteString("    timeouts: {swap: 60s, status: 10s}\n")
+	b.WriteString("    rollout:\n      parallel: 1\n      canary: 1\n")
+	hc := labHealth
+	fmt.Fprintf(&b, "      health: [{url: %q, status: %d, timeout: %s, retries: %d, interval: %s}]\n", hc.URL, hc.Status, hc.Timeout, hc.Retries, hc.Interval)
+	if hy := hooksYAML(h); hy != "" {
+		b.WriteString("      hooks: " + hy + "\n")
+	}
+	b.WriteString("    servers:\n")
+	for _, s := range f.Profile.Servers {
+		fmt.Fprintf(&b, "      - {name: %s, url: %q, vars: {", s.Name, s.URL)
+		for i, k := range slices.Sorted(maps.Keys(s.Vars)) {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s: %q", k, s.Vars[k])
+		}
+		b.WriteString("}}\n")
+	}
+	p := filepath.Join(f.Dir, config.FileName)
+	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+		return "", err
+	}
+	return p, os.MkdirAll(filepath.Join(f.Dir, "hook-env"), 0o755)
+}
+
+// hooksYAML is rollout.hooks as a YAML flow mapping ("" without hooks).
+func hooksYAML(h config.Hooks) string {
+	var parts []string
+	for _, k := range config.HookKeys {
+		p := h.Point(k)
+		switch {
+		case p.Shell != "":
+			parts = append(parts, fmt.Sprintf("%s: %q", k, p.Shell))
+		case len(p.Argv) > 0:
+			quoted := make([]string, len(p.Argv))
+			for i, a := range p.Argv {
+				quoted[i] = strconv.Quote(a)
+			}
+			parts = append(parts, fmt.Sprintf("%s: [%s]", k, strings.Join(quoted, ", ")))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	if h.Timeout > 0 {
+		parts = append(parts, "timeout: "+h.Timeout.String())
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }

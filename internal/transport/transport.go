@@ -40,6 +40,13 @@ const (
 	AuthKerberos = "kerberos"
 )
 
+// ExpectContinueTimeout is how long a request with "Expect: 100-continue"
+// (the upload size probe) waits for the server's answer before its body
+// would go out. IIS and Kestrel refuse an over-limit size at once; the
+// wait is generous so that a slow or loaded server's refusal is still
+// heard, rather than taken for an accepted size.
+const ExpectContinueTimeout = 5 * time.Second
+
 // MaxRedirects is how many redirects a request may follow.
 const MaxRedirects = 5
 
@@ -166,7 +173,7 @@ func newRoundTripper(serverURL string, o Options, dial func(ctx context.Context,
 		TLSClientConfig:       tlsConf,
 		TLSHandshakeTimeout:   connect,
 		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
-		ExpectContinueTimeout: time.Second,
+		ExpectContinueTimeout: ExpectContinueTimeout,
 		// One server, one connection: NTLM logs the connection in, so the
 		// request after the login must find that same connection idle.
 		MaxIdleConns:        4,

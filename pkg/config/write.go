@@ -107,7 +107,6 @@ func RenderInit(s InitSpec) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-
 // dur prints a duration the way people write it in YAML (60s, not 1m0s).
 func dur(d time.Duration) string {
 	if d%time.Second == 0 {

@@ -15,6 +15,29 @@ import (
 	"github.com/wcdeploy/wcdeploy/pkg/emulator/emulatortest"
 )
 
+// A panic in a rollout worker (here: building a server's client during
+// preflight) is a bug too: exit 1 and the report line, not a crash with
+// Go's exit 2; with -v the worker's own stack is shown.
+func TestWorkerPanicExitsOne(t *testing.T) {
+	srv := emulatortest.Start(t, emulator.Config{Flavor: emulator.Module715, Auth: "basic",
+		Users: map[string]string{"deploy": testPassword}, InitialVersion: "1.0.0.0"})
+	exe := writeExe(t, t.TempDir(), "1.2.3.5", 1)
+	s, out, errOut := ui.Test("")
+	e := newEnv(t)
+	e["WCDEPLOY_PASSWORD"] = testPassword
+	d := systemDeps(s, e.get)
+	d.newClient = func(string, transport.Options) (*http.Client, error) { panic("a client could not be built") }
+	code := execute(t.Context(), deployArgs(exe, srv, emulator.Module715, "-v"), d)
+	text := errOut.String()
+	if code != int(exitcode.Unexpected) || !strings.Contains(text, "a client could not be built") ||
+		!strings.Contains(text, "This is a bug in wcdeploy") || !strings.Contains(text, "lifecycle_test.go") {
+		t.Errorf("exit %d, stderr:\n%s\nstdout:\n%s", code, text, out)
+	}
+	if strings.Contains(text, testPassword) {
+		t.Error("the password is in the output")
+	}
+}
+
 // A panic is a bug in wcdeploy: exit 1 (not Go's 2, which means a
 // configuration error), one short line, and the stack only with -v.
 func TestPanicExitsOneAndAsksForAReport(t *testing.T) {

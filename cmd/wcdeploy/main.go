@@ -39,6 +39,9 @@ func execute(parent context.Context, args []string, d deps) (code int) {
 		if r := recover(); r != nil {
 			fmt.Fprintf(d.io.Err, "wcdeploy: internal error: %v\nThis is a bug in wcdeploy, please report it with the output of 'wcdeploy version'.\n", r)
 			if a.verbose {
+				if w, ok := r.(interface{ WorkerStack() []byte }); ok {
+					fmt.Fprintf(d.io.Err, "%s\n", w.WorkerStack()) // where a worker panicked
+				}
 				fmt.Fprintf(d.io.Err, "%s", debug.Stack())
 			} else {
 				fmt.Fprintln(d.io.Err, "Run the command again with -v to include the stack trace.")

@@ -2,7 +2,9 @@ package pool
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -65,4 +67,28 @@ func TestEachStartsNothingOnDoneContext(t *testing.T) {
 	if ran || !slices.Equal(left, []int{1, 2}) {
 		t.Fatalf("ran=%v left=%v", ran, left)
 	}
+}
+
+// A worker's panic reaches the caller's goroutine, where a recover can
+// see it (the command turns it into exit 1), after the others finished.
+func TestEachCarriesAWorkerPanicToTheCaller(t *testing.T) {
+	var finished atomic.Int32
+	defer func() {
+		v := recover()
+		if v == nil {
+			t.Fatal("the panic was lost")
+		}
+		if s := fmt.Sprint(v); !strings.Contains(s, "boom") {
+			t.Errorf("panic value %q does not carry the worker's", s)
+		}
+		if finished.Load() != 2 {
+			t.Errorf("%d other workers finished, want 2", finished.Load())
+		}
+	}()
+	All(context.Background(), []int{1, 2, 3}, 3, func(i int) {
+		if i == 2 {
+			panic("boom")
+		}
+		finished.Add(1)
+	})
 }

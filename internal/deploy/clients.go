@@ -94,7 +94,9 @@ func KeychainHosts(p *config.Profile) ([]string, error) {
 // CheckLogin reads s's status page with the password and changes nothing:
 // login stores only a password that passes here.
 func CheckLogin(ctx context.Context, p *config.Profile, s config.Server, password string, newClient NewClientFunc) error {
-	c, err := newClient(s.URL, TransportOptions(p, password))
+	o := TransportOptions(p, password)
+	o.Kerberos.SPN = s.SPN
+	c, err := newClient(s.URL, o)
 	if err != nil {
 		return err
 	}
@@ -110,7 +112,7 @@ func CheckLogin(ctx context.Context, p *config.Profile, s config.Server, passwor
 func AnonymousClients(p config.Profile, newClient NewClientFunc) ClientFunc {
 	return func(t rollout.Target) (*http.Client, error) {
 		o := TransportOptions(&p, "")
-		o.User, o.Name = "", t.Name
+		o.User, o.Name, o.Kerberos.Off = "", t.Name, true
 		return newClient(t.URL, o)
 	}
 }

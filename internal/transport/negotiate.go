@@ -22,6 +22,10 @@ type KerberosOptions struct {
 	SPN string
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
+	// Off leaves the keytab and ticket cache alone: with no User, the
+	// client sends no credentials at all (health checks, the challenge of
+	// an anonymous request).
+	Off bool
 }
 
 // StoredKerberos says whether Kerberos credentials that need no password
@@ -43,6 +47,9 @@ func (t *authTransport) spn() string { return kerberos.SPN(t.host, t.krbOpts.SPN
 // krbStored says whether a keytab or ticket cache is at hand (looked up
 // once per client).
 func (t *authTransport) krbStored() bool {
+	if t.krbOpts.Off {
+		return false
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.krb != nil {

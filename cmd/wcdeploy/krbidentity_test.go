@@ -75,6 +75,11 @@ func TestKerberosIdentityShown(t *testing.T) {
 			if r.code != 0 || !hasAll(kerberosRow(r.out), want...) {
 				t.Fatalf("doctor: exit %d\n%s\n%s", r.code, r.out, r.errOut)
 			}
+			// The challenge check's request stays anonymous: the keytab or
+			// ticket cache does not log it in.
+			if !strings.Contains(r.out, "auth offered  ok      Negotiate") {
+				t.Errorf("the anonymous request logged in:\n%s", r.out)
+			}
 			r = runCLI(t, e, "auth", "status", "--url", url, "--user", user)
 			noKeyMaterial(t, l, r.out, r.errOut)
 			if r.code != 0 || !hasAll(r.out, append(want, "KERBEROS")...) {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/wcdeploy/wcdeploy/internal/authlab"
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/ui"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 )
 
@@ -143,4 +145,24 @@ func hasAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// login checks the password it is given, not the keytab also at hand: a
+// wrong one stores nothing, the right one is stored.
+func TestLoginChecksThePasswordNotTheKeytab(t *testing.T) {
+	l := authlab.Start(t, emulator.Config{SwapDelay: -1})
+	krbEnv(t, l, krbCases()[0])
+	args := []string{"login", "--password-stdin", "--config", emptyConfig(t), "--url", l.URL(authlab.ModeKerberos), "--user", l.Env["AUTHLAB_USER"]}
+	for _, tc := range []struct {
+		pw   string
+		code exitcode.Code
+	}{{"wrong-" + l.Password(), exitcode.Auth}, {l.Password(), 0}} {
+		kr := &memKeyring{entries: map[string]string{}}
+		s, out, errOut := ui.Test(tc.pw + "\n")
+		code, err := credRun(t, s, nil, kr, args...)
+		noKeyMaterial(t, l, out.String(), errOut.String(), fmt.Sprint(err))
+		if code != tc.code || (len(kr.entries) == 1) != (tc.code == 0) || !strings.Contains(errOut.String(), "from keytab") {
+			t.Fatalf("password ok=%v: exit %d (%v), %d stored\n%s", tc.code == 0, code, err, len(kr.entries), errOut)
+		}
+	}
 }

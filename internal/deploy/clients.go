@@ -91,11 +91,14 @@ func KeychainHosts(p *config.Profile) ([]string, error) {
 	return hosts, nil
 }
 
-// CheckLogin reads s's status page with the password and changes nothing:
-// login stores only a password that passes here.
+// CheckLogin reads s's status page with the password (none: the keytab or
+// ticket cache) and changes nothing: login stores only a password that
+// passes here.
 func CheckLogin(ctx context.Context, p *config.Profile, s config.Server, password string, newClient NewClientFunc) error {
 	o := TransportOptions(p, password)
-	o.Kerberos.SPN = s.SPN
+	// A password is checked as the password, not through a keytab or
+	// ticket cache that is also at hand.
+	o.Kerberos.SPN, o.Kerberos.Off = s.SPN, password != ""
 	c, err := newClient(s.URL, o)
 	if err != nil {
 		return err

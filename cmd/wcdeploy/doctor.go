@@ -12,6 +12,7 @@ import (
 	"github.com/wcdeploy/wcdeploy/internal/doctor"
 	"github.com/wcdeploy/wcdeploy/internal/output"
 	"github.com/wcdeploy/wcdeploy/internal/rollout"
+	"github.com/wcdeploy/wcdeploy/internal/transport"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 )
 
@@ -69,7 +70,8 @@ func runDoctor(ctx context.Context, a *app, p config.Profile, cred credentials.R
 		Parallel: max(p.Rollout.Parallel, doctorParallel),
 		Anonymous: func(t rollout.Target) (*http.Client, error) {
 			o := deploy.TransportOptions(&p, "")
-			o.User, o.Name, o.Kerberos.Off = "", t.Name, true // the challenge of an anonymous request
+			// The challenge of an anonymous request, whatever auth says.
+			o.Auth, o.User, o.Name, o.Kerberos.Off = transport.AuthAuto, "", t.Name, true
 			return a.newClient(t.URL, o)
 		},
 	})

@@ -72,17 +72,19 @@ func TestKerberosIdentityShown(t *testing.T) {
 			if c.name == "ticket cache" {
 				want = append(want, ", expires ")
 			}
-			r := runCLI(t, e, "doctor", "--url", url, "--user", user)
-			noKeyMaterial(t, l, r.out, r.errOut)
-			if r.code != 0 || !hasAll(kerberosRow(r.out), want...) {
-				t.Fatalf("doctor: exit %d\n%s\n%s", r.code, r.out, r.errOut)
+			for _, auth := range []string{"auto", "kerberos"} {
+				r := runCLI(t, e, "doctor", "--url", url, "--user", user, "--auth", auth)
+				noKeyMaterial(t, l, r.out, r.errOut)
+				if r.code != 0 || !hasAll(kerberosRow(r.out), want...) {
+					t.Fatalf("doctor --auth %s: exit %d\n%s\n%s", auth, r.code, r.out, r.errOut)
+				}
+				// The challenge check's request stays anonymous: the keytab
+				// or ticket cache does not log it in.
+				if !strings.Contains(r.out, "auth offered  ok      Negotiate") {
+					t.Errorf("the anonymous request logged in:\n%s", r.out)
+				}
 			}
-			// The challenge check's request stays anonymous: the keytab or
-			// ticket cache does not log it in.
-			if !strings.Contains(r.out, "auth offered  ok      Negotiate") {
-				t.Errorf("the anonymous request logged in:\n%s", r.out)
-			}
-			r = runCLI(t, e, "auth", "status", "--url", url, "--user", user)
+			r := runCLI(t, e, "auth", "status", "--url", url, "--user", user)
 			noKeyMaterial(t, l, r.out, r.errOut)
 			if r.code != 0 || !hasAll(r.out, append(want, "KERBEROS")...) {
 				t.Fatalf("auth status: exit %d\n%s\n%s", r.code, r.out, r.errOut)

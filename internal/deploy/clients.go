@@ -115,7 +115,7 @@ func CheckLogin(ctx context.Context, p *config.Profile, s config.Server, passwor
 func AnonymousClients(p config.Profile, newClient NewClientFunc) ClientFunc {
 	return func(t rollout.Target) (*http.Client, error) {
 		o := TransportOptions(&p, "")
-		o.User, o.Name, o.Kerberos.Off = "", t.Name, true
+		o.Auth, o.User, o.Name, o.Kerberos.Off = transport.AuthAuto, "", t.Name, true
 		return newClient(t.URL, o)
 	}
 }

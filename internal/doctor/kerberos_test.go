@@ -48,7 +48,7 @@ func TestKerberosCheckAgainstLab(t *testing.T) {
 					o := deploy.TransportOptions(&p, "")
 					o.Kerberos.SPN = p.ServerSPN(tg.Name)
 					if anonymous {
-						o.User, o.Kerberos.Off = "", true
+						o.Auth, o.User, o.Kerberos.Off = transport.AuthAuto, "", true
 					}
 					return transport.New(tg.URL, o)
 				}

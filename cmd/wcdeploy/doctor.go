@@ -12,6 +12,7 @@ import (
 	"github.com/wcdeploy/wcdeploy/internal/doctor"
 	"github.com/wcdeploy/wcdeploy/internal/output"
 	"github.com/wcdeploy/wcdeploy/internal/rollout"
+	"github.com/wcdeploy/wcdeploy/internal/transport"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 )
 
@@ -27,7 +28,10 @@ func newDoctorCmd(a *app) *cobra.Command {
 it (a file deploy refuses fails here too); then for every server of the profile
 name resolution and the TCP connection, the TLS certificate chain and its expiry,
 the authentication schemes the server offers (the challenge of an anonymous
-request for the status page), the login, whether the account passes AdminAccount
+request for the status page), the login, the Kerberos identity when the profile
+uses Kerberos there (the keytab or ticket cache, its principal and expiry, and
+whether the KDC gives a ticket for the server's service principal, HTTP/<host>
+or spn:; checked even when the login failed), whether the account passes AdminAccount
 (the status page opens), the version running, the ExeFile and UpdateFile paths,
 and the server's request size limit, asked exactly as deploy's preflight asks it
 (with the settings to raise, for the server's flavor, when it is too low).
@@ -66,7 +70,8 @@ func runDoctor(ctx context.Context, a *app, p config.Profile, cred credentials.R
 		Parallel: max(p.Rollout.Parallel, doctorParallel),
 		Anonymous: func(t rollout.Target) (*http.Client, error) {
 			o := deploy.TransportOptions(&p, "")
-			o.User, o.Name = "", t.Name // the challenge of an anonymous request
+			// The challenge of an anonymous request, whatever auth says.
+			o.Auth, o.User, o.Name, o.Kerberos.Off = transport.AuthAuto, "", t.Name, true
 			return a.newClient(t.URL, o)
 		},
 	})

@@ -11,6 +11,8 @@ import (
 	"github.com/wcdeploy/wcdeploy/internal/deploy"
 	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 	"github.com/wcdeploy/wcdeploy/internal/output"
+	"github.com/wcdeploy/wcdeploy/internal/transport/kerberos"
+	"github.com/wcdeploy/wcdeploy/pkg/config"
 )
 
 type loginOptions struct {
@@ -27,7 +29,15 @@ func newLoginCmd(a *app) *cobra.Command {
 it in the OS keychain (Windows Credential Manager, macOS Keychain or the Secret
 Service) for the profile's user on every server host, so later deploys need no
 password. The password is typed at a prompt without echo, or given with
---password-stdin or --password-file; nothing is stored if the check fails.`,
+--password-stdin or --password-file; nothing is stored if the check fails.
+
+When the profile uses Kerberos (auth: kerberos, or auto with a keytab or ticket
+cache at hand), login first shows the Kerberos identity a deploy would use (the
+keytab or ticket cache, its principal and the cache's expiry) and whether the
+KDC gives a ticket for the first server's service principal. With a keytab or
+ticket cache and no password given (no terminal, no --password-*), there is
+nothing to store: login checks the Kerberos login against the first server
+(unless --no-verify) and stores no password. It never shows a password or key.`,
 		Example: `  wcdeploy login
   wcdeploy login --profile prod
   printf '%s' "$PW" | wcdeploy login --password-stdin
@@ -48,10 +58,17 @@ func runLogin(ctx context.Context, a *app, o *loginOptions, cmd *cobra.Command) 
 	if err != nil {
 		return err
 	}
+	first := p.Servers[0]
+	id := kerberosIdentity(p, first)
+	if id != nil {
+		a.logf("Kerberos for %s: %s", first.Name, id)
+	}
 	if !o.req.PasswordStdin && o.req.PasswordFile == "" && !a.io.Interactive() {
+		if id != nil && id.Source != "" && id.Source != kerberos.SourcePassword {
+			return kerberosLogin(ctx, a, o, p, id)
+		}
 		return exitcode.Errorf(exitcode.Usage, "no terminal to type the password on: pipe it with --password-stdin or pass --password-file")
 	}
-	first := p.Servers[0]
 	req, err := deploy.CredentialRequest(p, first, o.req)
 	if err != nil {
 		return err
@@ -88,7 +105,32 @@ func runLogin(ctx context.Context, a *app, o *loginOptions, cmd *cobra.Command) 
 		a.logf("Stored the password of %s for %s in the OS keychain.", p.Username, h)
 	}
 	if a.jsonOut {
-		return output.JSON(a.out(), LoginResult{p.Name, p.Username, verified, stored})
+		return output.JSON(a.out(), LoginResult{p.Name, p.Username, verified, stored, id})
+	}
+	return nil
+}
+
+// kerberosLogin is login with a keytab or ticket cache at hand and no
+// password given: deploys need no password, so none is stored. It checks
+// that the KDC gives a ticket for the first server and, unless
+// --no-verify, that the server lets the Kerberos identity in.
+func kerberosLogin(ctx context.Context, a *app, o *loginOptions, p *config.Profile, id *kerberos.Identity) error {
+	first := p.Servers[0]
+	if id.SPNError != "" {
+		return reportedError(exitcode.New(exitcode.Auth, fmt.Errorf("%s: %s", first.Name, id.SPNError)))
+	}
+	verified := ""
+	if !o.noVerify {
+		warnInsecure(a, p)
+		if err := deploy.CheckLogin(ctx, p, first, "", a.newClient); err != nil {
+			return fmt.Errorf("%s: the Kerberos login of %s failed: %w", first.Name, id.Principal, err)
+		}
+		verified = first.Name
+		a.logf("Logged in to %s as %s with Kerberos (%s).", first.Name, id.Principal, id.Source)
+	}
+	a.logf("No password stored: with the %s, deploys need none.", id.Source)
+	if a.jsonOut {
+		return output.JSON(a.out(), LoginResult{p.Name, p.Username, verified, []string{}, id})
 	}
 	return nil
 }
@@ -157,6 +199,9 @@ type LoginResult struct {
 	User     string   `json:"user"`
 	Verified string   `json:"verified_on,omitempty"`
 	Stored   []string `json:"stored"`
+	// Kerberos is the identity a Kerberos login would use, when the
+	// profile uses Kerberos.
+	Kerberos *kerberos.Identity `json:"kerberos,omitempty"`
 }
 
 // LogoutResult is the document 'wcdeploy logout --json' prints.

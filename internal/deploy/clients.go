@@ -91,10 +91,15 @@ func KeychainHosts(p *config.Profile) ([]string, error) {
 	return hosts, nil
 }
 
-// CheckLogin reads s's status page with the password and changes nothing:
-// login stores only a password that passes here.
+// CheckLogin reads s's status page with the password (none: the keytab or
+// ticket cache) and changes nothing: login stores only a password that
+// passes here.
 func CheckLogin(ctx context.Context, p *config.Profile, s config.Server, password string, newClient NewClientFunc) error {
-	c, err := newClient(s.URL, TransportOptions(p, password))
+	o := TransportOptions(p, password)
+	// A password is checked as the password, not through a keytab or
+	// ticket cache that is also at hand.
+	o.Kerberos.SPN, o.Kerberos.Off = s.SPN, password != ""
+	c, err := newClient(s.URL, o)
 	if err != nil {
 		return err
 	}
@@ -110,7 +115,7 @@ func CheckLogin(ctx context.Context, p *config.Profile, s config.Server, passwor
 func AnonymousClients(p config.Profile, newClient NewClientFunc) ClientFunc {
 	return func(t rollout.Target) (*http.Client, error) {
 		o := TransportOptions(&p, "")
-		o.User, o.Name = "", t.Name
+		o.Auth, o.User, o.Name, o.Kerberos.Off = transport.AuthAuto, "", t.Name, true
 		return newClient(t.URL, o)
 	}
 }

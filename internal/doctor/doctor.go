@@ -1,7 +1,7 @@
 // Package doctor checks, changing nothing, what a deploy needs: the local
 // EXE once, then every server of the profile through an ordered list of
-// checks (name, connection, TLS, offered schemes, login, AdminAccount,
-// version, paths, size limit). Each check is a small type that returns a
+// checks (name, connection, TLS, offered schemes, login, the Kerberos
+// identity, AdminAccount, version, paths, size limit). Each check is a small type that returns a
 // Result. The checks use the parts a deploy uses (transport's TLS set-up
 // and client, deploy.ReadBuild, deploy.CheckSize), so doctor's verdict is
 // deploy's preflight verdict.
@@ -132,12 +132,25 @@ type Check interface {
 	Run(ctx context.Context, s *server) Result
 }
 
+// afterFailure is a check that still runs after the named check failed
+// (it may say why).
+type afterFailure interface {
+	runsAfter(failed string) bool
+}
+
+// optional is a check that does not apply to every server; where it does
+// not, the report has no row for it.
+type optional interface {
+	applies(s *server) bool
+}
+
 // checks is the ordered list every server goes through. After a failure
-// the rest are skipped: they would only repeat it.
+// the rest are skipped (they would only repeat it), but for a check that
+// says why.
 func checks() []Check {
 	return []Check{
 		dnsCheck{}, tcpCheck{}, tlsCheck{}, offeredCheck{},
-		loginCheck{}, adminCheck{}, versionCheck{}, pathsCheck{}, sizeCheck{},
+		loginCheck{}, kerberosCheck{}, adminCheck{}, versionCheck{}, pathsCheck{}, sizeCheck{},
 	}
 }
 
@@ -194,11 +207,14 @@ func diagnose(ctx context.Context, o *Options, t rollout.Target, build *rollout.
 		s.host, s.port, s.https = u.Hostname(), portOf(u), u.Scheme == "https"
 	}
 	for _, c := range checks() {
+		if oc, ok := c.(optional); ok && !oc.applies(s) {
+			continue
+		}
 		var r Result
-		if failed != "" {
-			r = skip(fmt.Sprintf("not checked: %s failed", failed))
-		} else {
+		if af, ok := c.(afterFailure); failed == "" || ok && af.runsAfter(failed) {
 			r = c.Run(ctx, s)
+		} else {
+			r = skip(fmt.Sprintf("not checked: %s failed", failed))
 		}
 		r.Check = c.Name()
 		if r.Status == Fail && failed == "" {

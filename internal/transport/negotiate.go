@@ -22,6 +22,10 @@ type KerberosOptions struct {
 	SPN string
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
+	// Off leaves the keytab and ticket cache alone: Kerberos only with the
+	// password; with no User, the client sends no credentials at all
+	// (health checks, the challenge of an anonymous request).
+	Off bool
 }
 
 // StoredKerberos says whether Kerberos credentials that need no password
@@ -31,11 +35,11 @@ func StoredKerberos(o Options) bool {
 	if m := strings.ToLower(strings.TrimSpace(o.Auth)); m == AuthBasic || m == AuthNTLM {
 		return false
 	}
-	return kerberos.HasStoredCredentials(kerberos.Settings{User: o.User, Keytab: o.Kerberos.Keytab, Config: o.Kerberos.Config, Getenv: o.Kerberos.Getenv})
+	return kerberos.HasStoredCredentials(kerberos.Settings{User: o.User, Keytab: o.Kerberos.Keytab, Config: o.Kerberos.Config, Getenv: o.Kerberos.Getenv, NoStored: o.Kerberos.Off})
 }
 
 func (t *authTransport) krbSettings() kerberos.Settings {
-	return kerberos.Settings{User: t.user, Keytab: t.krbOpts.Keytab, Config: t.krbOpts.Config, Getenv: t.krbOpts.Getenv}
+	return kerberos.Settings{User: t.user, Keytab: t.krbOpts.Keytab, Config: t.krbOpts.Config, Getenv: t.krbOpts.Getenv, NoStored: t.krbOpts.Off}
 }
 
 func (t *authTransport) spn() string { return kerberos.SPN(t.host, t.krbOpts.SPN) }

@@ -28,6 +28,9 @@ type Identity struct {
 	SPN      string `json:"spn,omitempty"`
 	SPNOK    bool   `json:"spn_ok,omitempty"`
 	SPNError string `json:"spn_error,omitempty"`
+	// SPNErrorKind is what went wrong (KindSPN: the KDC knows no such
+	// service principal).
+	SPNErrorKind Kind `json:"spn_error_kind,omitempty"`
 }
 
 // Describe says which Kerberos identity a login with s would use. When spn
@@ -80,6 +83,9 @@ func Describe(s Settings, spn string) Identity {
 		id.SPN = spn
 		if _, err := c.Header(spn); err != nil {
 			id.SPNError = err.Error()
+			if ke, ok := err.(*Error); ok {
+				id.SPNErrorKind = ke.Kind
+			}
 		} else {
 			id.SPNOK = true
 		}

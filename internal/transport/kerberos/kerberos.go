@@ -52,6 +52,9 @@ type Settings struct {
 	Keytab, Config string
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
+	// NoStored leaves the keytab and the ticket cache alone: the password
+	// only (login checks a password, not a keytab).
+	NoStored bool
 }
 
 func (s Settings) getenv(k string) string {
@@ -127,6 +130,9 @@ func New(s Settings, password func() (string, error)) (*Client, error) {
 		return nil, err
 	}
 	user, realm := splitUser(s.User, cfg)
+	if s.NoStored {
+		return passwordClient(user, realm, cfgPath, cfg, password)
+	}
 	if kt, ktPath := findKeytab(s); kt != nil {
 		if user == "" {
 			user, realm = keytabPrincipal(kt, realm)
@@ -148,6 +154,12 @@ func New(s Settings, password func() (string, error)) (*Client, error) {
 			return c, nil
 		}
 	}
+	return passwordClient(user, realm, cfgPath, cfg, password)
+}
+
+// passwordClient is New's last resort: a ticket from the KDC for the
+// password.
+func passwordClient(user, realm, cfgPath string, cfg *config.Config, password func() (string, error)) (*Client, error) {
 	if password == nil || user == "" {
 		return nil, ErrNoCredentials
 	}
@@ -170,7 +182,7 @@ func New(s Settings, password func() (string, error)) (*Client, error) {
 // is at hand, without contacting a KDC and without reading a password.
 func HasStoredCredentials(s Settings) bool {
 	cfg, _, err := loadConfig(s)
-	if err != nil {
+	if err != nil || s.NoStored {
 		return false
 	}
 	user, realm := splitUser(s.User, cfg)

@@ -106,7 +106,48 @@ func (rep *Report) ErrFor(runID string) error {
 	if runID != "" {
 		resume = "'wcdeploy deploy --resume " + runID + "'"
 	}
-	var failed, updated []string
+	failed, updated := rep.failedAndUpdated()
+	code := exitcode.Code(rep.ExitCode)
+	switch code {
+	case exitcode.Interrupted:
+		return exitcode.Errorf(code, "interrupted: %s; see the report, then run %s to finish", runsNewBuild(updated, len(rep.Servers)), resume)
+	case exitcode.Partial:
+		return exitcode.Errorf(code, "partial rollout: %d of %d servers %s the new build; failed: %s; fix them and run %s, or 'wcdeploy rollback'", len(updated), len(rep.Servers), verb(len(updated), "runs", "run"), listOrNone(failed), resume)
+	}
+	if err := rep.serverErr(); err != nil {
+		if len(failed) > 1 {
+			return exitcode.Errorf(code, "%w (and %s, see the report)", err, plural(len(failed)-1, "more server")+" failed")
+		}
+		return exitcode.New(code, err)
+	}
+	if rep.err != nil && int(exitcode.Of(rep.err)) == rep.ExitCode {
+		return rep.err
+	}
+	return exitcode.Errorf(code, "the rollout failed on %s; see the report", listOrNone(failed))
+}
+
+// ErrRepeatsReport reports whether Err's message is only a server's error,
+// which a report with its errors listed has already shown: the caller then
+// need not print it again.
+func (rep *Report) ErrRepeatsReport() bool {
+	switch exitcode.Code(rep.ExitCode) {
+	case exitcode.OK, exitcode.Interrupted, exitcode.Partial:
+		return false
+	}
+	return rep.serverErr() != nil
+}
+
+// serverErr is the first server error that carries the run's exit code.
+func (rep *Report) serverErr() error {
+	for i := range rep.Servers {
+		if err := rep.Servers[i].err; err != nil && int(exitcode.Of(err)) == rep.ExitCode {
+			return err
+		}
+	}
+	return nil
+}
+
+func (rep *Report) failedAndUpdated() (failed, updated []string) {
 	for i := range rep.Servers {
 		s := &rep.Servers[i]
 		if s.Error != "" && s.ExitCode != int(exitcode.Interrupted) {
@@ -116,25 +157,20 @@ func (rep *Report) ErrFor(runID string) error {
 			updated = append(updated, s.Name)
 		}
 	}
-	code := exitcode.Code(rep.ExitCode)
-	switch code {
-	case exitcode.Interrupted:
-		return exitcode.Errorf(code, "interrupted: %d of %d servers run the new build (%s); see the report, then run %s to finish", len(updated), len(rep.Servers), listOrNone(updated), resume)
-	case exitcode.Partial:
-		return exitcode.Errorf(code, "partial rollout: %d of %d servers run the new build; failed: %s; fix them and run %s, or 'wcdeploy rollback'", len(updated), len(rep.Servers), listOrNone(failed), resume)
+	return failed, updated
+}
+
+// runsNewBuild says how many of total servers run the new build, and which.
+func runsNewBuild(updated []string, total int) string {
+	switch {
+	case len(updated) == 0 && total == 1:
+		return "the server does not run the new build"
+	case len(updated) == 0:
+		return fmt.Sprintf("none of the %d servers runs the new build", total)
+	case len(updated) == 1:
+		return fmt.Sprintf("1 of %d servers runs the new build (%s)", total, updated[0])
 	}
-	for i := range rep.Servers {
-		if err := rep.Servers[i].err; err != nil && int(exitcode.Of(err)) == rep.ExitCode {
-			if len(failed) > 1 {
-				return exitcode.Errorf(code, "%w (and %d more failed servers, see the report)", err, len(failed)-1)
-			}
-			return exitcode.New(code, err)
-		}
-	}
-	if rep.err != nil && int(exitcode.Of(rep.err)) == rep.ExitCode {
-		return rep.err
-	}
-	return exitcode.Errorf(code, "the rollout failed on %s; see the report", listOrNone(failed))
+	return fmt.Sprintf("%d of %d servers run the new build (%s)", len(updated), total, strings.Join(updated, ", "))
 }
 
 func listOrNone(s []string) string {
@@ -146,10 +182,12 @@ func listOrNone(s []string) string {
 
 // Summary says in one line how the run ended.
 func (rep *Report) Summary() string {
-	var updated, current, failed, other int
+	var updated, current, failed, unhealthy, other, noHealth int
 	for i := range rep.Servers {
 		s := &rep.Servers[i]
 		switch {
+		case s.Verified && s.Health == HealthFailed:
+			unhealthy++
 		case s.Error != "":
 			failed++
 		case s.Verified:
@@ -159,9 +197,15 @@ func (rep *Report) Summary() string {
 		default:
 			other++
 		}
+		if s.Verified && s.Health == HealthNone {
+			noHealth++
+		}
 	}
 	var parts []string
 	parts = append(parts, fmt.Sprintf("%d of %d servers updated", updated, len(rep.Servers)))
+	if unhealthy > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s the build but failed its health check ('wcdeploy rollback' puts the previous build back)", unhealthy, verb(unhealthy, "runs", "run")))
+	}
 	if current > 0 {
 		parts = append(parts, fmt.Sprintf("%d already current", current))
 	}
@@ -179,8 +223,73 @@ func (rep *Report) Summary() string {
 	if rep.DryRun {
 		head = "dry run: " + head
 	}
-	return fmt.Sprintf("%s: %s; exit %d (%s)", head, strings.Join(parts, ", "), rep.ExitCode, exitcode.Code(rep.ExitCode))
+	out := fmt.Sprintf("%s: %s; exit %d (%s)", head, strings.Join(parts, ", "), rep.ExitCode, rep.exitName())
+	if noHealth > 0 {
+		out += "; " + NoHealthAdvice
+	}
+	return out
 }
+
+// NoHealthAdvice is said when servers were swapped without a health check.
+const NoHealthAdvice = "no health check is configured: add rollout.health to catch a COM server that fails to load"
+
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// exitName names the exit code for people: exit 4 covers both a preflight
+// that stopped before any byte was sent and an upload that failed.
+func (rep *Report) exitName() string {
+	code := exitcode.Code(rep.ExitCode)
+	if code != exitcode.Upload {
+		return code.String()
+	}
+	var preflight, upload bool
+	for i := range rep.Servers {
+		s := &rep.Servers[i]
+		switch {
+		case s.Error == "":
+		case s.failedIn == PhasePreflight:
+			preflight = true
+		case s.failedIn == PhaseStage && !strings.Contains(s.Error, "preflight failed"):
+			upload = true
+		case s.failedIn == PhaseStage:
+			preflight = true // the login before the upload
+		}
+	}
+	switch {
+	case preflight && !upload:
+		return "preflight: nothing was uploaded"
+	case preflight:
+		return "preflight/upload"
+	}
+	return code.String()
+}
+
+// Cause is the short form of a server's error for a table cell or a
+// progress line: without the server's name and the preflight's wrapping,
+// up to the advice (the report shows the whole message once).
+func Cause(name, msg string) string {
+	msg = strings.TrimPrefix(msg, name+": ")
+	msg = strings.TrimPrefix(msg, "preflight failed, nothing was changed: ")
+	msg = strings.TrimPrefix(msg, name+": ")
+	cut := len(msg)
+	if k := strings.Index(msg, "; "); k >= 0 {
+		cut = k
+	}
+	for _, v := range adviceVerbs {
+		if k := strings.Index(msg, ": "+v+" "); k >= 0 && k < cut {
+			cut = k
+		}
+	}
+	return strings.TrimSpace(msg[:cut])
+}
+
+// adviceVerbs start the advice that follows a cause ("…: check the user").
+var adviceVerbs = []string{"check", "run", "set", "open", "fix", "use", "build", "add", "ask", "make", "try", "raise", "deploy"}
 
 // RedactURL removes a password from a URL so reports and journals never carry
 // one, whatever the configuration held.

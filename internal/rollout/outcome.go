@@ -126,15 +126,19 @@ func (rep *Report) ErrFor(runID string) error {
 	return exitcode.Errorf(code, "the rollout failed on %s; see the report", listOrNone(failed))
 }
 
-// ErrRepeatsReport reports whether Err's message is only a server's error,
-// which a report with its errors listed has already shown: the caller then
-// need not print it again.
-func (rep *Report) ErrRepeatsReport() bool {
+// ErrServer names the server whose error Err's message carries in full
+// (a report lists the others' below its table), or "" for none.
+func (rep *Report) ErrServer() string {
 	switch exitcode.Code(rep.ExitCode) {
 	case exitcode.OK, exitcode.Interrupted, exitcode.Partial:
-		return false
+		return ""
 	}
-	return rep.serverErr() != nil
+	for i := range rep.Servers {
+		if err := rep.Servers[i].err; err != nil && int(exitcode.Of(err)) == rep.ExitCode {
+			return rep.Servers[i].Name
+		}
+	}
+	return ""
 }
 
 // serverErr is the first server error that carries the run's exit code.
@@ -182,7 +186,7 @@ func listOrNone(s []string) string {
 
 // Summary says in one line how the run ended.
 func (rep *Report) Summary() string {
-	var updated, current, failed, unhealthy, other, noHealth int
+	var updated, current, failed, unhealthy, other int
 	for i := range rep.Servers {
 		s := &rep.Servers[i]
 		switch {
@@ -196,9 +200,6 @@ func (rep *Report) Summary() string {
 			current++
 		default:
 			other++
-		}
-		if s.Verified && s.Health == HealthNone {
-			noHealth++
 		}
 	}
 	var parts []string
@@ -223,15 +224,23 @@ func (rep *Report) Summary() string {
 	if rep.DryRun {
 		head = "dry run: " + head
 	}
-	out := fmt.Sprintf("%s: %s; exit %d (%s)", head, strings.Join(parts, ", "), rep.ExitCode, rep.exitName())
-	if noHealth > 0 {
-		out += "; " + NoHealthAdvice
+	return fmt.Sprintf("%s: %s; exit %d (%s)", head, strings.Join(parts, ", "), rep.ExitCode, rep.exitName())
+}
+
+// Advice is what people should know about the run beside its summary: a
+// swap without a health check proves the file, not that the COM server
+// loads.
+func (rep *Report) Advice() []string {
+	for i := range rep.Servers {
+		if s := &rep.Servers[i]; s.Verified && s.Health == HealthNone {
+			return []string{NoHealthAdvice}
+		}
 	}
-	return out
+	return nil
 }
 
 // NoHealthAdvice is said when servers were swapped without a health check.
-const NoHealthAdvice = "no health check is configured: add rollout.health to catch a COM server that fails to load"
+const NoHealthAdvice = "no health check is configured, so nothing checked that the new build's COM server loads: add rollout.health (see docs/configuration.md)"
 
 func verb(n int, one, many string) string {
 	if n == 1 {

@@ -175,6 +175,9 @@ func WriteTableWidth(w io.Writer, rep *rollout.Report, color bool, width int) er
 	if rep.HaltReason != "" {
 		b.WriteString(wrap("stopped: "+rep.HaltReason, width, "  "))
 	}
+	for _, a := range rep.Advice() {
+		b.WriteString(wrap("note: "+a, width, "  "))
+	}
 	b.WriteString(wrap(rep.Summary(), width, "  "))
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
@@ -220,12 +223,14 @@ func fitted(rep *rollout.Report, color bool, width int) (string, error) {
 	return b.String(), nil
 }
 
-// writeErrors lists each server's error once, in full, below the table.
+// writeErrors lists each server's error in full below the table, but for
+// the one the command's last line says (Report.ErrServer): each once.
 func writeErrors(b *strings.Builder, rep *rollout.Report, width int) {
 	first := true
+	last := rep.ErrServer()
 	for i := range rep.Servers {
 		s := &rep.Servers[i]
-		if s.Error == "" {
+		if s.Error == "" || s.Name == last {
 			continue
 		}
 		if first {

@@ -297,6 +297,15 @@ func Cause(name, msg string) string {
 	return strings.TrimSpace(msg[:cut])
 }
 
+// stepCause is Cause for an observer's line, which keeps the server's name
+// when the message starts with it.
+func stepCause(name, msg string) string {
+	if strings.HasPrefix(msg, name+": ") {
+		return name + ": " + Cause(name, msg)
+	}
+	return Cause(name, msg)
+}
+
 // adviceVerbs start the advice that follows a cause ("…: check the user").
 var adviceVerbs = []string{"check", "run", "set", "open", "fix", "use", "build", "add", "ask", "make", "try", "raise", "deploy"}
 

@@ -32,7 +32,7 @@ type liveProgress struct {
 	barMax   int64
 	barStart time.Time // when the uploads started, for speed and time left
 	servers  int       // how many servers the uploads go to
-	drawn    int // lines on screen from the last draw
+	drawn    int       // lines on screen from the last draw
 	dirty    bool
 	closed   bool
 	stop     chan struct{}

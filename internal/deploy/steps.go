@@ -127,10 +127,14 @@ func (s *Steps) healthClient(t rollout.Target, auth bool) (*http.Client, error) 
 	return c, nil
 }
 
-// named prefixes err with the server's name, keeping its exit code.
+// named prefixes err with the server's name, keeping its exit code; a
+// message that starts with the name already keeps it once.
 func named(t rollout.Target, err error) error {
 	if err == nil {
 		return nil
+	}
+	if strings.HasPrefix(err.Error(), t.Name+" ") {
+		return err
 	}
 	return fmt.Errorf("%s: %w", t.Name, err)
 }

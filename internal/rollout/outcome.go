@@ -112,7 +112,7 @@ func (rep *Report) ErrFor(runID string) error {
 	case exitcode.Interrupted:
 		return exitcode.Errorf(code, "interrupted: %s; see the report, then run %s to finish", runsNewBuild(updated, len(rep.Servers)), resume)
 	case exitcode.Partial:
-		return exitcode.Errorf(code, "partial rollout: %d of %d servers %s the new build; failed: %s; fix them and run %s, or 'wcdeploy rollback'", len(updated), len(rep.Servers), verb(len(updated), "runs", "run"), listOrNone(failed), resume)
+		return exitcode.Errorf(code, "partial rollout: %d of %d servers %s the new build%s; failed: %s; fix them and run %s, or 'wcdeploy rollback'", len(updated), len(rep.Servers), verb(len(updated), "runs", "run"), rep.unhealthy(), listOrNone(failed), resume)
 	}
 	if err := rep.serverErr(); err != nil {
 		if len(failed) > 1 {
@@ -164,6 +164,21 @@ func (rep *Report) failedAndUpdated() (failed, updated []string) {
 	return failed, updated
 }
 
+// unhealthy names the servers that run the build but failed their health
+// check, as a clause of the partial rollout's line.
+func (rep *Report) unhealthy() string {
+	var out []string
+	for i := range rep.Servers {
+		if s := &rep.Servers[i]; s.Verified && s.Health == HealthFailed {
+			out = append(out, s.Name)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s failed the health check)", strings.Join(out, ", "))
+}
+
 // runsNewBuild says how many of total servers run the new build, and which.
 func runsNewBuild(updated []string, total int) string {
 	switch {
@@ -205,7 +220,7 @@ func (rep *Report) Summary() string {
 	var parts []string
 	parts = append(parts, fmt.Sprintf("%d of %d servers updated", updated, len(rep.Servers)))
 	if unhealthy > 0 {
-		parts = append(parts, fmt.Sprintf("%d %s the build but failed its health check ('wcdeploy rollback' puts the previous build back)", unhealthy, verb(unhealthy, "runs", "run")))
+		parts = append(parts, fmt.Sprintf("%d %s the build but failed its health check", unhealthy, verb(unhealthy, "runs", "run")))
 	}
 	if current > 0 {
 		parts = append(parts, fmt.Sprintf("%d already current", current))
@@ -300,10 +315,11 @@ func Cause(name, msg string) string {
 // stepCause is Cause for an observer's line, which keeps the server's name
 // when the message starts with it.
 func stepCause(name, msg string) string {
-	if strings.HasPrefix(msg, name+": ") {
-		return name + ": " + Cause(name, msg)
+	c := Cause(name, msg)
+	if strings.HasPrefix(msg, name+": ") && !strings.HasPrefix(c, name) {
+		return name + ": " + c
 	}
-	return Cause(name, msg)
+	return c
 }
 
 // adviceVerbs start the advice that follows a cause ("…: check the user").

@@ -53,7 +53,7 @@ func (r *runner) canaryFailed(i int) string {
 	case sr.err == nil && sr.Note != "":
 		return fmt.Sprintf("canary %s: %s", sr.Name, sr.Note)
 	case sr.Verified && sr.Health == HealthFailed:
-		return fmt.Sprintf("canary %s failed its health check; it runs the new build: if the build is at fault, 'wcdeploy rollback' puts the previous one back", sr.Name)
+		return fmt.Sprintf("canary %s failed its health check (it runs the new build)", sr.Name)
 	}
 	return fmt.Sprintf("canary %s failed", sr.Name)
 }

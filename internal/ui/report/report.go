@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
@@ -251,9 +252,12 @@ func wrap(s string, width int, indent string) string {
 	if width <= 0 {
 		return s + "\n"
 	}
+	// "exit 4 (upload)" stays on one line.
+	s = exitLabel.ReplaceAllStringFunc(s, func(m string) string { return strings.ReplaceAll(m, " ", keep) })
 	var b strings.Builder
 	n := 0
 	for k, word := range strings.Fields(s) {
+		word = strings.ReplaceAll(word, keep, " ")
 		wl := utf8.RuneCountInString(word)
 		switch {
 		case k == 0:
@@ -270,6 +274,12 @@ func wrap(s string, width int, indent string) string {
 	b.WriteByte('\n')
 	return b.String()
 }
+
+// exitLabel is the summary's exit code and its name, which wrap keeps
+// together; keep stands for a space that must not break.
+var exitLabel = regexp.MustCompile(`exit \d+ \([^)]*\)`)
+
+const keep = "\x00"
 
 // maxWidth is the widest line of s in runes.
 func maxWidth(s string) int {

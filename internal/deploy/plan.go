@@ -97,6 +97,7 @@ func NewPlan(p config.Profile, c Choices) (rollout.Plan, error) {
 		SkipSameVersion: c.SkipSameVersion || p.Rollout.SkipSameVersion,
 		UploadParallel:  p.Rollout.UploadParallel,
 		DrainDelay:      p.Rollout.DrainDelay,
+		NoHealthCheck:   len(p.Rollout.Health) == 0,
 	}, nil
 }
 

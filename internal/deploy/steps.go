@@ -127,10 +127,14 @@ func (s *Steps) healthClient(t rollout.Target, auth bool) (*http.Client, error) 
 	return c, nil
 }
 
-// named prefixes err with the server's name, keeping its exit code.
+// named prefixes err with the server's name, keeping its exit code; a
+// message that starts with the name already keeps it once.
 func named(t rollout.Target, err error) error {
 	if err == nil {
 		return nil
+	}
+	if strings.HasPrefix(err.Error(), t.Name+" ") {
+		return err
 	}
 	return fmt.Errorf("%s: %w", t.Name, err)
 }
@@ -295,7 +299,11 @@ func (s *Steps) Health(ctx context.Context, t rollout.Target) error {
 			return err
 		}
 		if err := s.checkHealth(ctx, c, t, h); err != nil {
-			return named(t, exitcode.New(exitcode.Verify, err))
+			if ctx.Err() != nil {
+				return named(t, err)
+			}
+			return named(t, exitcode.Errorf(exitcode.Verify,
+				"runs %s but failed its health check: %w; if the build is at fault, 'wcdeploy rollback' puts the previous one back", s.o.Build.Version, err))
 		}
 	}
 	return nil
@@ -324,7 +332,11 @@ func (s *Steps) checkHealth(ctx context.Context, c *http.Client, t rollout.Targe
 			return ctx.Err()
 		}
 	}
-	return fmt.Errorf("health check %s failed after %d attempts: %w", target, attempts, last)
+	tries := "1 attempt"
+	if attempts > 1 {
+		tries = fmt.Sprintf("%d attempts", attempts)
+	}
+	return fmt.Errorf("%s %w (%s)", target, last, tries)
 }
 
 func probe(ctx context.Context, c *http.Client, target string, want int, contains string, timeout time.Duration) error {
@@ -336,18 +348,18 @@ func probe(ctx context.Context, c *http.Client, target string, want int, contain
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return err
+		return fmt.Errorf("could not be read: %w", transport.Quiet(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("reading the reply: %w", err)
+		return fmt.Errorf("could not be read to the end: %w", transport.Quiet(err))
 	}
 	if resp.StatusCode != want {
-		return fmt.Errorf("status %d, want %d", resp.StatusCode, want)
+		return fmt.Errorf("answered HTTP %d, not %d", resp.StatusCode, want)
 	}
 	if contains != "" && !strings.Contains(string(body), contains) {
-		return fmt.Errorf("the page does not contain %q", contains)
+		return fmt.Errorf("answered a page without %q", contains)
 	}
 	return nil
 }

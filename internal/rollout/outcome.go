@@ -106,7 +106,52 @@ func (rep *Report) ErrFor(runID string) error {
 	if runID != "" {
 		resume = "'wcdeploy deploy --resume " + runID + "'"
 	}
-	var failed, updated []string
+	failed, updated := rep.failedAndUpdated()
+	code := exitcode.Code(rep.ExitCode)
+	switch code {
+	case exitcode.Interrupted:
+		return exitcode.Errorf(code, "interrupted: %s; see the report, then run %s to finish", runsNewBuild(updated, len(rep.Servers)), resume)
+	case exitcode.Partial:
+		return exitcode.Errorf(code, "partial rollout: %d of %d servers %s the new build%s; failed: %s; fix them and run %s, or 'wcdeploy rollback'", len(updated), len(rep.Servers), verb(len(updated), "runs", "run"), rep.unhealthy(), listOrNone(failed), resume)
+	}
+	if err := rep.serverErr(); err != nil {
+		if len(failed) > 1 {
+			return exitcode.Errorf(code, "%w (and %s, see the report)", err, plural(len(failed)-1, "more server")+" failed")
+		}
+		return exitcode.New(code, err)
+	}
+	if rep.err != nil && int(exitcode.Of(rep.err)) == rep.ExitCode {
+		return rep.err
+	}
+	return exitcode.Errorf(code, "the rollout failed on %s; see the report", listOrNone(failed))
+}
+
+// ErrServer names the server whose error Err's message carries in full
+// (a report lists the others' below its table), or "" for none.
+func (rep *Report) ErrServer() string {
+	switch exitcode.Code(rep.ExitCode) {
+	case exitcode.OK, exitcode.Interrupted, exitcode.Partial:
+		return ""
+	}
+	for i := range rep.Servers {
+		if err := rep.Servers[i].err; err != nil && int(exitcode.Of(err)) == rep.ExitCode {
+			return rep.Servers[i].Name
+		}
+	}
+	return ""
+}
+
+// serverErr is the first server error that carries the run's exit code.
+func (rep *Report) serverErr() error {
+	for i := range rep.Servers {
+		if err := rep.Servers[i].err; err != nil && int(exitcode.Of(err)) == rep.ExitCode {
+			return err
+		}
+	}
+	return nil
+}
+
+func (rep *Report) failedAndUpdated() (failed, updated []string) {
 	for i := range rep.Servers {
 		s := &rep.Servers[i]
 		if s.Error != "" && s.ExitCode != int(exitcode.Interrupted) {
@@ -116,25 +161,35 @@ func (rep *Report) ErrFor(runID string) error {
 			updated = append(updated, s.Name)
 		}
 	}
-	code := exitcode.Code(rep.ExitCode)
-	switch code {
-	case exitcode.Interrupted:
-		return exitcode.Errorf(code, "interrupted: %d of %d servers run the new build (%s); see the report, then run %s to finish", len(updated), len(rep.Servers), listOrNone(updated), resume)
-	case exitcode.Partial:
-		return exitcode.Errorf(code, "partial rollout: %d of %d servers run the new build; failed: %s; fix them and run %s, or 'wcdeploy rollback'", len(updated), len(rep.Servers), listOrNone(failed), resume)
-	}
+	return failed, updated
+}
+
+// unhealthy names the servers that run the build but failed their health
+// check, as a clause of the partial rollout's line.
+func (rep *Report) unhealthy() string {
+	var out []string
 	for i := range rep.Servers {
-		if err := rep.Servers[i].err; err != nil && int(exitcode.Of(err)) == rep.ExitCode {
-			if len(failed) > 1 {
-				return exitcode.Errorf(code, "%w (and %d more failed servers, see the report)", err, len(failed)-1)
-			}
-			return exitcode.New(code, err)
+		if s := &rep.Servers[i]; s.Verified && s.Health == HealthFailed {
+			out = append(out, s.Name)
 		}
 	}
-	if rep.err != nil && int(exitcode.Of(rep.err)) == rep.ExitCode {
-		return rep.err
+	if len(out) == 0 {
+		return ""
 	}
-	return exitcode.Errorf(code, "the rollout failed on %s; see the report", listOrNone(failed))
+	return fmt.Sprintf(" (%s failed the health check)", strings.Join(out, ", "))
+}
+
+// runsNewBuild says how many of total servers run the new build, and which.
+func runsNewBuild(updated []string, total int) string {
+	switch {
+	case len(updated) == 0 && total == 1:
+		return "the server does not run the new build"
+	case len(updated) == 0:
+		return fmt.Sprintf("none of the %d servers runs the new build", total)
+	case len(updated) == 1:
+		return fmt.Sprintf("1 of %d servers runs the new build (%s)", total, updated[0])
+	}
+	return fmt.Sprintf("%d of %d servers run the new build (%s)", len(updated), total, strings.Join(updated, ", "))
 }
 
 func listOrNone(s []string) string {
@@ -146,10 +201,12 @@ func listOrNone(s []string) string {
 
 // Summary says in one line how the run ended.
 func (rep *Report) Summary() string {
-	var updated, current, failed, other int
+	var updated, current, failed, unhealthy, other int
 	for i := range rep.Servers {
 		s := &rep.Servers[i]
 		switch {
+		case s.Verified && s.Health == HealthFailed:
+			unhealthy++
 		case s.Error != "":
 			failed++
 		case s.Verified:
@@ -162,6 +219,9 @@ func (rep *Report) Summary() string {
 	}
 	var parts []string
 	parts = append(parts, fmt.Sprintf("%d of %d servers updated", updated, len(rep.Servers)))
+	if unhealthy > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s the build but failed its health check", unhealthy, verb(unhealthy, "runs", "run")))
+	}
 	if current > 0 {
 		parts = append(parts, fmt.Sprintf("%d already current", current))
 	}
@@ -179,8 +239,91 @@ func (rep *Report) Summary() string {
 	if rep.DryRun {
 		head = "dry run: " + head
 	}
-	return fmt.Sprintf("%s: %s; exit %d (%s)", head, strings.Join(parts, ", "), rep.ExitCode, exitcode.Code(rep.ExitCode))
+	return fmt.Sprintf("%s: %s; exit %d (%s)", head, strings.Join(parts, ", "), rep.ExitCode, rep.exitName())
 }
+
+// Advice is what people should know about the run beside its summary: a
+// swap without a health check proves the file, not that the COM server
+// loads.
+func (rep *Report) Advice() []string {
+	for i := range rep.Servers {
+		if s := &rep.Servers[i]; s.Verified && s.Health == HealthNone {
+			return []string{NoHealthAdvice}
+		}
+	}
+	return nil
+}
+
+// NoHealthAdvice is said when servers were swapped without a health check.
+const NoHealthAdvice = "no health check is configured, so nothing checked that the new build's COM server loads: add rollout.health (see docs/configuration.md)"
+
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// exitName names the exit code for people: exit 4 covers both a preflight
+// that stopped before any byte was sent and an upload that failed.
+func (rep *Report) exitName() string {
+	code := exitcode.Code(rep.ExitCode)
+	if code != exitcode.Upload {
+		return code.String()
+	}
+	var preflight, upload bool
+	for i := range rep.Servers {
+		s := &rep.Servers[i]
+		switch {
+		case s.Error == "":
+		case s.failedIn == PhasePreflight:
+			preflight = true
+		case s.failedIn == PhaseStage && !strings.Contains(s.Error, "preflight failed"):
+			upload = true
+		case s.failedIn == PhaseStage:
+			preflight = true // the login before the upload
+		}
+	}
+	switch {
+	case preflight && !upload:
+		return "preflight: nothing was uploaded"
+	case preflight:
+		return "preflight/upload"
+	}
+	return code.String()
+}
+
+// Cause is the short form of a server's error for a table cell or a
+// progress line: without the server's name and the preflight's wrapping,
+// up to the advice (the report shows the whole message once).
+func Cause(name, msg string) string {
+	msg = strings.TrimPrefix(msg, name+": ")
+	msg = strings.TrimPrefix(msg, "preflight failed, nothing was changed: ")
+	msg = strings.TrimPrefix(msg, name+": ")
+	cut := len(msg)
+	if k := strings.Index(msg, "; "); k >= 0 {
+		cut = k
+	}
+	for _, v := range adviceVerbs {
+		if k := strings.Index(msg, ": "+v+" "); k >= 0 && k < cut {
+			cut = k
+		}
+	}
+	return strings.TrimSpace(msg[:cut])
+}
+
+// stepCause is Cause for an observer's line, which keeps the server's name
+// when the message starts with it.
+func stepCause(name, msg string) string {
+	c := Cause(name, msg)
+	if strings.HasPrefix(msg, name+": ") && !strings.HasPrefix(c, name) {
+		return name + ": " + c
+	}
+	return c
+}
+
+// adviceVerbs start the advice that follows a cause ("…: check the user").
+var adviceVerbs = []string{"check", "run", "set", "open", "fix", "use", "build", "add", "ask", "make", "try", "raise", "deploy"}
 
 // RedactURL removes a password from a URL so reports and journals never carry
 // one, whatever the configuration held.

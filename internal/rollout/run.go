@@ -157,15 +157,26 @@ func (r *runner) setError(ctx context.Context, i int, sr *ServerReport, ph Phase
 func (r *runner) recordError(ctx context.Context, i int, sr *ServerReport, ph Phase, err error) (failure bool) {
 	failure = true
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		err = exitcode.New(exitcode.Interrupted, fmt.Errorf("%s: interrupted during %s: %w", r.target(i).Name, ph, err))
+		err = exitcode.New(exitcode.Interrupted, interruptedError{fmt.Sprintf("%s: interrupted during %s", r.target(i).Name, ph), err})
 		failure = false
 	}
 	sr.err = err
 	sr.Error = err.Error()
 	sr.ExitCode = int(exitcode.Of(err))
-	r.obs.Step(i, r.target(i), PhaseFailed, fmt.Sprintf("%s: %s", ph, sr.Error))
+	sr.failedIn = ph
+	r.obs.Step(i, r.target(i), PhaseFailed, fmt.Sprintf("%s: %s", ph, stepCause(sr.Name, sr.Error)))
 	return failure
 }
+
+// interruptedError says that the user's interrupt ended a step, without
+// the context's "context canceled"; errors.Is still sees it.
+type interruptedError struct {
+	msg string
+	err error
+}
+
+func (e interruptedError) Error() string { return e.msg }
+func (e interruptedError) Unwrap() error { return e.err }
 
 func (r *runner) names(idx []int) []string {
 	out := make([]string, len(idx))

@@ -49,8 +49,11 @@ func (r *runner) swap(ctx context.Context, groups [][]int) {
 // that only the status page could settle.
 func (r *runner) canaryFailed(i int) string {
 	sr := &r.rep.Servers[i]
-	if sr.err == nil && sr.Note != "" {
+	switch {
+	case sr.err == nil && sr.Note != "":
 		return fmt.Sprintf("canary %s: %s", sr.Name, sr.Note)
+	case sr.Verified && sr.Health == HealthFailed:
+		return fmt.Sprintf("canary %s failed its health check (it runs the new build)", sr.Name)
 	}
 	return fmt.Sprintf("canary %s failed", sr.Name)
 }
@@ -209,8 +212,8 @@ func (r *runner) swapOne(ctx, gctx context.Context, i int, sr *ServerReport, lab
 func (r *runner) swapVerify(ctx, gctx context.Context, i int, sr *ServerReport, label string) (done string, failure bool) {
 	t := r.target(i)
 	fail := func(ph Phase, err error) (string, bool) {
-		sr.err, sr.Error, sr.ExitCode = err, err.Error(), int(exitcode.Of(err))
-		r.obs.Step(i, t, PhaseFailed, fmt.Sprintf("%s: %s", ph, sr.Error))
+		sr.err, sr.Error, sr.ExitCode, sr.failedIn = err, err.Error(), int(exitcode.Of(err)), ph
+		r.obs.Step(i, t, PhaseFailed, fmt.Sprintf("%s: %s", ph, stepCause(sr.Name, sr.Error)))
 		return "", true
 	}
 	r.obs.Step(i, t, PhaseSwap, "swapping ("+label+")")
@@ -245,15 +248,19 @@ func (r *runner) swapVerify(ctx, gctx context.Context, i int, sr *ServerReport, 
 
 	if ctx.Err() != nil {
 		// Interrupted: the swap is accounted for; health checks can wait.
-		sr.Health = "skipped"
+		sr.Health = HealthSkipped
 		return "runs " + sr.VersionAfter + " (health not checked: interrupted)", failure
+	}
+	if r.p.NoHealthCheck {
+		sr.Health = HealthNone
+		return "runs " + sr.VersionAfter + " (no health check configured)", failure
 	}
 	r.obs.Step(i, t, PhaseHealth, "health check")
 	if err := r.steps.Health(gctx, t); err != nil {
-		sr.Health = "failed"
+		sr.Health = HealthFailed
 		return fail(PhaseHealth, err)
 	}
-	sr.Health = "ok"
+	sr.Health = HealthOK
 	return "runs " + sr.VersionAfter, failure
 }
 

@@ -96,6 +96,10 @@ type Plan struct {
 	// but runs a build this machine never deployed (by version, as before
 	// builds were told apart).
 	SkipSameVersion bool
+	// NoHealthCheck: no health check is configured, so Steps.Health is not
+	// called and the report says "none" rather than a check that passed
+	// without being asked anything.
+	NoHealthCheck bool
 }
 
 // Identities of what a server runs when it shows the build's version, in
@@ -113,6 +117,14 @@ const (
 	ServerCurrent    = "current"     // ran this build already (or skipped by version)
 	ServerNotUpdated = "not_updated" // known not to run this build
 	ServerUnknown    = "unknown"     // not known: open the status page (status_url)
+)
+
+// Outcomes of a server's health checks, in ServerReport.Health ("": not run).
+const (
+	HealthOK      = "ok"
+	HealthFailed  = "failed"
+	HealthSkipped = "skipped" // interrupted before the checks
+	HealthNone    = "none"    // no health check is configured
 )
 
 // Hook points, in the order a server meets them.
@@ -282,7 +294,7 @@ type ServerReport struct {
 	Staged        bool     `json:"staged"`
 	Swapped       bool     `json:"swapped"`
 	Verified      bool     `json:"verified"`
-	Health        string   `json:"health"`            // "ok", "failed", "skipped", "" (not run)
+	Health        string   `json:"health"`            // HealthOK, HealthFailed, HealthSkipped, HealthNone, "" (not run)
 	Skipped       string   `json:"skipped,omitempty"` // why nothing was done, e.g. "already runs 1.2.3.5"
 	// UpToDate: the server already ran the build, so nothing was needed
 	// (a resumed run leaves it alone).
@@ -302,6 +314,9 @@ type ServerReport struct {
 	stateUnknown bool
 	// before is what the server ran at preflight.
 	before Running
+	// failedIn is the phase the error came from (lost in a report read
+	// back from JSON).
+	failedIn Phase
 }
 
 // Err returns the server's error with its exit code, or nil.

@@ -131,7 +131,7 @@ func (e *AuthError) Error() string {
 func (e *AuthError) message() string {
 	switch e.Failure {
 	case FailRefused:
-		msg := fmt.Sprintf("%s refused the login of %q (%s, HTTP 401): check the user name (DOMAIN\\user or user@domain) and the password, and that the account is listed in AdminAccount in the application's web.config; wcdeploy sends the refused password no more this run, so the account is not locked out",
+		msg := fmt.Sprintf("%s refused the login of %q (%s, HTTP 401): check the user name (DOMAIN\\user or user@domain) and the password, and that the account is listed in AdminAccount in the application's web.config; wcdeploy does not send the refused password again in this run, so the account is not locked out",
 			e.Host, e.User, e.scheme())
 		if e.Scheme != "Basic" && len(e.Tried) < 2 {
 			msg += "; if the password is right, the cause may be " + notAffinity

@@ -30,6 +30,10 @@ type Streams struct {
 	// console that refuses ANSI sequences, or -v's request lines).
 	Dumb bool
 
+	// Columns, when set, is the terminals' width (tests pretend to be an
+	// 80-column terminal); 0 asks the terminal.
+	Columns int
+
 	// ReadSecret reads a line from the terminal without echo. Tests replace it.
 	ReadSecret func() (string, error)
 }

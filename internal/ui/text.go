@@ -46,7 +46,17 @@ func Truncate(s string, n int) string {
 const defaultWidth = 100
 
 // ErrWidth is the width of the terminal behind stderr, in columns.
-func (s *Streams) ErrWidth() int { return width(s.Err) }
+func (s *Streams) ErrWidth() int { return s.widthOf(s.Err) }
+
+// OutWidth is the width of the terminal behind stdout, in columns.
+func (s *Streams) OutWidth() int { return s.widthOf(s.Out) }
+
+func (s *Streams) widthOf(w io.Writer) int {
+	if s.Columns > 0 {
+		return s.Columns
+	}
+	return width(w)
+}
 
 func width(w io.Writer) int {
 	if f, ok := w.(interface{ Fd() uintptr }); ok {

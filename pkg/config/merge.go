@@ -213,7 +213,7 @@ func (m *merger) build(raw map[string]any) (Profile, error) {
 		}
 	}
 	if p.CAFile != "" {
-		if err := m.checkFile(p.CAFile, "ca_file", "a PEM file of CA certificates"); err != nil {
+		if err := m.checkFile(p.CAFile, "ca_file", "a PEM file of CA certificates", "fix ca_file or --ca-file"); err != nil {
 			return p, err
 		}
 	}
@@ -357,16 +357,18 @@ func isWindowsAbs(p string) bool {
 	return strings.HasPrefix(p, `\\`)
 }
 
-func (m *merger) checkFile(path, key, what string) error {
+// what names the file ("the server EXE") and advice says what to do when
+// it is missing.
+func (m *merger) checkFile(path, key, what, advice string) error {
 	src := m.sources[key]
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return usageErr("%s: %s does not exist (%s expected)", src, path, what)
+		return usageErr("%s: %s does not exist (%s); %s", src, path, what, advice)
 	case err != nil:
-		return usageErr("%s: cannot read %s: %w", src, path, err)
+		return usageErr("%s: cannot read %s (%s): %w", src, path, what, errors.Unwrap(err))
 	case !st.Mode().IsRegular():
-		return usageErr("%s: %s is not a file (%s expected)", src, path, what)
+		return usageErr("%s: %s is not a file, but %s must be one", src, path, what)
 	}
 	return nil
 }
@@ -380,11 +382,11 @@ func (m *merger) checkExe(p *Profile) error {
 		}
 		return usageErr("no EXE to deploy: %s; pass --exe build/App.exe, set %s, or add exe: to the profile", where, envName("exe"))
 	}
-	if err := m.checkFile(p.Exe, "exe", "the server EXE; build it first"); err != nil {
+	if err := m.checkFile(p.Exe, "exe", "the server EXE", "build it first, or fix the path"); err != nil {
 		return err
 	}
 	if p.DLL != "" {
-		return m.checkFile(p.DLL, "dll", "the companion DLL")
+		return m.checkFile(p.DLL, "dll", "the companion DLL", "build it, or fix the path")
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 
@@ -212,6 +213,12 @@ func FetchStatus(ctx context.Context, client *http.Client, statusURL string) (*S
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("reading the status page: %w", context.Cause(ctx))
+		}
+		if exitcode.Of(err) == exitcode.Auth {
+			return nil, err // a refused login says what to check itself
+		}
+		if msg := quiet(err).Error(); strings.HasSuffix(msg, "?") {
+			return nil, fmt.Errorf("the status page could not be read: %w", quiet(err)) // the cause asks the question itself
 		}
 		return nil, fmt.Errorf("the status page could not be read: %w; check that the server is up and the status URL", quiet(err))
 	}

@@ -78,7 +78,11 @@ func (l *lineProgress) Bytes(i int, t rollout.Target, n, total int64) {
 		return
 	}
 	b.pct, b.at, b.printed = pct, now, n
-	fmt.Fprintf(l.w, "%s upload %d%% (%s of %s)\n", l.prefix(i, t), pct, humanBytes(n), humanBytes(total))
+	line := fmt.Sprintf("%s upload %d%% (%s of %s)", l.prefix(i, t), pct, humanBytes(n), humanBytes(total))
+	if total > 0 && n >= total {
+		line += ", " + awaitingReply
+	}
+	fmt.Fprintln(l.w, line)
 }
 
 func (l *lineProgress) Close() {}

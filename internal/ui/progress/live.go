@@ -22,6 +22,7 @@ type liveProgress struct {
 	p     rollout.Plan
 	color bool
 	width int
+	now   func() time.Time
 
 	mu       sync.Mutex
 	lines    []liveLine
@@ -29,7 +30,9 @@ type liveProgress struct {
 	runShown bool
 	bar      *progressbar.ProgressBar
 	barMax   int64
-	drawn    int // lines on screen from the last draw
+	barStart time.Time // when the uploads started, for speed and time left
+	servers  int       // how many servers the uploads go to
+	drawn    int       // lines on screen from the last draw
 	dirty    bool
 	closed   bool
 	stop     chan struct{}
@@ -47,7 +50,7 @@ type liveLine struct {
 const maxLiveLines = 16
 
 func newLiveProgress(w io.Writer, p rollout.Plan, color bool, width int) *liveProgress {
-	l := &liveProgress{w: w, p: p, color: color, width: width, lines: make([]liveLine, len(p.Targets))}
+	l := &liveProgress{w: w, p: p, color: color, width: width, now: time.Now, lines: make([]liveLine, len(p.Targets))}
 	for i := range l.lines {
 		l.lines[i].msg = "waiting"
 	}
@@ -84,13 +87,17 @@ func (l *liveProgress) StagePlanned(servers []int) {
 	if l.barMax <= 0 {
 		return
 	}
+	l.barStart, l.servers = l.now(), len(servers)
+	// The bar gets what the line leaves beside its longest text.
+	longest := utf8.RuneCountInString(l.barTail(l.barMax)) + len(", 999.9 MB/s, 59m59s left")
+	barWidth := min(max(l.width-1-len(" upload 100% ||")-longest, 8), 30)
 	l.bar = progressbar.NewOptions64(l.barMax,
 		// The bar never writes itself: its text is drawn with the status
 		// block, and we feed it byte counts (its reader wrapper lies on
 		// failures and replays).
 		progressbar.OptionSetWriter(io.Discard),
 		progressbar.OptionSetDescription("upload"),
-		progressbar.OptionSetWidth(30),
+		progressbar.OptionSetWidth(barWidth),
 		progressbar.OptionSetPredictTime(false),
 		progressbar.OptionSetElapsedTime(false),
 		progressbar.OptionShowBytes(false),
@@ -177,8 +184,12 @@ func (l *liveProgress) line(name string, ln liveLine) string {
 		ph = "pending"
 	}
 	msg := ln.msg
-	if ln.phase == rollout.PhaseStage && ln.total > 0 && ln.sent < ln.total && ln.msg != "staged" {
+	switch {
+	case ln.phase != rollout.PhaseStage || ln.total <= 0 || ln.msg == "staged":
+	case ln.sent < ln.total:
 		msg = fmt.Sprintf("%3d%% %s of %s", percent(ln.sent, ln.total), humanBytes(ln.sent), humanBytes(ln.total))
+	default:
+		msg = "100% sent, " + awaitingReply
 	}
 	text := fmt.Sprintf("%-*s  %-9s %s", l.nameWidth(), name, ph, msg)
 	// Cut before colouring so a long error never wraps and breaks the redraw.
@@ -220,6 +231,22 @@ func (l *liveProgress) visible() (idx []int, summary string) {
 		len(l.lines), done, failed, skipped, len(l.lines)-done-failed-skipped)
 }
 
+// barTail says beside the bar what was sent of what (and that the total
+// is the build times the servers), how fast, and how long is left.
+func (l *liveProgress) barTail(sent int64) string {
+	out := fmt.Sprintf(" %s of %s", humanBytes(sent), humanBytes(l.barMax))
+	if l.servers > 1 {
+		out = fmt.Sprintf(" %s of %s (%d × %s)", humanBytes(sent), humanBytes(l.barMax), l.servers, humanBytes(l.p.Build.Size))
+	}
+	elapsed := l.now().Sub(l.barStart)
+	if sent <= 0 || sent >= l.barMax || elapsed < time.Second {
+		return out
+	}
+	rate := float64(sent) / elapsed.Seconds()
+	left := time.Duration(float64(l.barMax-sent) / rate * float64(time.Second))
+	return out + fmt.Sprintf(", %s/s, %s left", humanBytes(int64(rate)), humanDuration(left))
+}
+
 func (l *liveProgress) draw() {
 	var b strings.Builder
 	if l.drawn > 0 {
@@ -249,8 +276,8 @@ func (l *liveProgress) draw() {
 			sent += min(ln.sent, ln.total)
 		}
 		_ = l.bar.Set64(min(sent, l.barMax))
-		b.WriteString(" " + ui.Truncate(strings.TrimSpace(l.bar.String()), l.width-24))
-		fmt.Fprintf(&b, " %s of %s\n", humanBytes(sent), humanBytes(l.barMax))
+		tail := l.barTail(sent)
+		b.WriteString(ui.Truncate(" "+strings.TrimSpace(l.bar.String())+tail, l.width-1) + "\n")
 		n++
 	}
 	l.drawn = n

@@ -60,6 +60,22 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
+// awaitingReply is what a server's row says once its upload is sent and
+// the server has not answered yet.
+const awaitingReply = "waiting for the server's reply"
+
+// humanDuration rounds d for people: "45s", "3m05s", "1h02m".
+func humanDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%ds", int(d.Seconds()))
+}
+
 func percent(n, total int64) int {
 	if total <= 0 {
 		return 100

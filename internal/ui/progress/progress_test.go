@@ -293,3 +293,37 @@ func TestHookLines(t *testing.T) {
 		t.Errorf("live view:\n%s", b.String())
 	}
 }
+
+// TestLiveProgressSpeedAndReply: at 80 columns the bar says how fast the
+// uploads go and how long is left, the total says it is the build times the
+// servers, and a server that has all the bytes but has not answered says so.
+func TestLiveProgressSpeedAndReply(t *testing.T) {
+	var b bytes.Buffer
+	p := smallPlan()
+	lp := newLiveProgress(&b, p, false, 80)
+	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	lp.now = func() time.Time { return clock }
+	lp.StagePlanned([]int{0, 1, 2})
+	for i := range p.Targets {
+		lp.Step(i, p.Targets[i], rollout.PhaseStage, "uploading")
+	}
+	clock = clock.Add(2 * time.Second)
+	lp.Bytes(0, p.Targets[0], p.Build.Size, p.Build.Size) // sent, no reply yet
+	lp.Bytes(1, p.Targets[1], p.Build.Size/2, p.Build.Size)
+	lp.Close()
+	out := b.String()
+	for _, want := range []string{
+		"web1  stage     100% sent, waiting for the server's reply",
+		"3.5 MB of 7.0 MB (3 × 2.3 MB), 1.8 MB/s, 2s left",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("live view lacks %q:\n%s", want, out)
+		}
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if n := len([]rune(l)); n >= 80 {
+			t.Errorf("line of %d runes on an 80-column terminal: %q", n, l)
+		}
+	}
+	golden.Assert(t, "progress_live_80", b.Bytes())
+}

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 	"github.com/wcdeploy/wcdeploy/internal/output"
@@ -36,7 +38,11 @@ func Render(s *ui.Streams, rep *rollout.Report, o Options) error {
 			return err
 		}
 	case !o.Quiet:
-		if err := WriteTable(s.Out, rep, s.OutTTY && !s.NoColor); err != nil {
+		width := 0 // a file or a pipe keeps whole lines
+		if s.OutTTY {
+			width = s.OutWidth()
+		}
+		if err := WriteTableWidth(s.Out, rep, s.OutTTY && !s.NoColor, width); err != nil {
 			return err
 		}
 	}
@@ -93,16 +99,22 @@ func seconds(ms int64) string {
 	return fmt.Sprintf("%.1fs", float64(ms)/1000)
 }
 
-// note is what the last column says: the error, or why nothing was done,
-// then what else people should know (another build of the same version, a
-// swap settled from the status page, the page to open when unknown).
-func note(s *rollout.ServerReport) string {
+// note is what the last column says: the error (its cause only when short,
+// as the table lists the whole messages below it), or why nothing was
+// done, then what else people should know (another build of the same
+// version, a swap settled from the status page, the page to open when
+// unknown).
+func note(s *rollout.ServerReport, short bool) string {
 	var out string
+	msg := s.Error
+	if short {
+		msg = rollout.Cause(s.Name, msg)
+	}
 	switch {
 	case s.Error != "" && s.Skipped != "":
-		out = s.Skipped + ": " + s.Error
+		out = s.Skipped + ": " + msg
 	case s.Error != "":
-		out = s.Error
+		out = msg
 	case s.Skipped != "":
 		out = s.Skipped
 	}
@@ -133,9 +145,153 @@ func after(s *rollout.ServerReport) string {
 	return orDash(s.VersionAfter)
 }
 
-// WriteTable writes the human report: one row per server, then the plan
-// (dry run) or why swapping stopped, then a summary line.
+// WriteTable writes the human report: one row per server, the servers'
+// errors in full, then the plan (dry run) or why swapping stopped, then a
+// summary line.
 func WriteTable(w io.Writer, rep *rollout.Report, color bool) error {
+	return WriteTableWidth(w, rep, color, 0)
+}
+
+// WriteTableWidth is WriteTable for a terminal width columns wide: the last
+// column is cut so no row wraps, and the errors below the table are
+// wrapped between words. 0 keeps whole lines.
+func WriteTableWidth(w io.Writer, rep *rollout.Report, color bool, width int) error {
+	table, err := fitted(rep, color, width)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(table)
+	writeErrors(&b, rep, width)
+	if rep.DryRun && len(rep.Batches) > 0 {
+		b.WriteString("\nplan (swap order):\n")
+		for gi, g := range rep.Batches {
+			fmt.Fprintf(&b, "  %d. %s\n", gi+1, strings.Join(g, ", "))
+		}
+		if len(rep.Hooks) > 0 {
+			fmt.Fprintf(&b, "hooks that would run: %s\n", strings.Join(rep.Hooks, ", "))
+		}
+	}
+	b.WriteByte('\n')
+	if rep.HaltReason != "" {
+		b.WriteString(wrap("stopped: "+rep.HaltReason, width, "  "))
+	}
+	for _, a := range rep.Advice() {
+		b.WriteString(wrap("note: "+a, width, "  "))
+	}
+	b.WriteString(wrap(rep.Summary(), width, "  "))
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return nil
+}
+
+// minNote is the narrowest the last column is cut to; narrower, each
+// row's note goes on a line of its own below the row.
+const minNote = 16
+
+// fitted is the table for a terminal width columns wide (0: whole lines).
+func fitted(rep *rollout.Report, color bool, width int) (string, error) {
+	whole := func(s *rollout.ServerReport) string { return note(s, true) }
+	if width <= 0 {
+		return rows(rep, color, whole)
+	}
+	bare, err := rows(rep, color, func(*rollout.ServerReport) string { return "" })
+	if err != nil {
+		return "", err
+	}
+	plain, _ := rows(rep, false, func(*rollout.ServerReport) string { return "" })
+	_, body, _ := strings.Cut(plain, "\n") // the header's ERROR is no cell
+	// One column spare: a line as wide as the screen wraps on some terminals.
+	if room := width - 1 - maxWidth(body) - 2; room >= minNote {
+		return rows(rep, color, func(s *rollout.ServerReport) string { return ui.Truncate(whole(s), room) })
+	}
+	var b strings.Builder
+	for k, line := range strings.SplitAfter(bare, "\n") {
+		b.WriteString(line)
+		if k == 0 || k > len(rep.Servers) {
+			continue
+		}
+		s := &rep.Servers[k-1]
+		if n := whole(s); n != "" {
+			code := ui.Dim
+			if s.Error != "" {
+				code = ui.Red
+			}
+			b.WriteString("    " + ui.Paint(color, code, ui.Truncate(n, width-5)) + "\n")
+		}
+	}
+	return b.String(), nil
+}
+
+// writeErrors lists each server's error in full below the table, but for
+// the one the command's last line says (Report.ErrServer): each once.
+func writeErrors(b *strings.Builder, rep *rollout.Report, width int) {
+	first := true
+	last := rep.ErrServer()
+	for i := range rep.Servers {
+		s := &rep.Servers[i]
+		if s.Error == "" || s.Name == last {
+			continue
+		}
+		if first {
+			b.WriteString("\n")
+			first = false
+		}
+		msg := ui.OneLine(s.Error)
+		if !strings.HasPrefix(msg, s.Name+":") {
+			msg = s.Name + ": " + msg
+		}
+		b.WriteString(wrap(msg, width, "  "))
+	}
+}
+
+// wrap breaks s between words to lines of at most width runes, the lines
+// after the first indented; 0 keeps s on one line. It ends with a newline.
+func wrap(s string, width int, indent string) string {
+	if width <= 0 {
+		return s + "\n"
+	}
+	// "exit 4 (upload)" stays on one line.
+	s = exitLabel.ReplaceAllStringFunc(s, func(m string) string { return strings.ReplaceAll(m, " ", keep) })
+	var b strings.Builder
+	n := 0
+	for k, word := range strings.Fields(s) {
+		word = strings.ReplaceAll(word, keep, " ")
+		wl := utf8.RuneCountInString(word)
+		switch {
+		case k == 0:
+		case n+1+wl > width:
+			b.WriteString("\n" + indent)
+			n = utf8.RuneCountInString(indent)
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(word)
+		n += wl
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// exitLabel is the summary's exit code and its name, which wrap keeps
+// together; keep stands for a space that must not break.
+var exitLabel = regexp.MustCompile(`exit \d+ \([^)]*\)`)
+
+const keep = "\x00"
+
+// maxWidth is the widest line of s in runes.
+func maxWidth(s string) int {
+	w := 0
+	for _, line := range strings.Split(s, "\n") {
+		w = max(w, utf8.RuneCountInString(line))
+	}
+	return w
+}
+
+// rows writes the table itself, the last column from last.
+func rows(rep *rollout.Report, color bool, last func(*rollout.ServerReport) string) (string, error) {
 	// Coloured cells carry escape codes of equal length in every row of a
 	// column, so tabwriter's widths stay right.
 	paint := func(code, s string) string { return ui.Paint(color, code, s) }
@@ -158,13 +314,13 @@ func WriteTable(w io.Writer, rep *rollout.Report, color bool) error {
 		health := orDash(s.Health)
 		hcode := ui.Dim
 		switch s.Health {
-		case "ok":
+		case rollout.HealthOK:
 			hcode = ui.Green
-		case "failed":
+		case rollout.HealthFailed:
 			hcode = ui.Red
 		}
-		note := note(s)
-		if s.Error != "" {
+		note := last(s)
+		if s.Error != "" && note != "" {
 			note = paint(ui.Red, note)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
@@ -173,7 +329,7 @@ func WriteTable(w io.Writer, rep *rollout.Report, color bool) error {
 			paint(hcode, fmt.Sprintf("%-6s", health)), seconds(s.DurationMS), note)
 	}
 	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("writing the report: %w", err)
+		return "", fmt.Errorf("writing the report: %w", err)
 	}
 	var b strings.Builder
 	// tabwriter pads the last cell too; trailing blanks only confuse diffs.
@@ -183,25 +339,7 @@ func WriteTable(w io.Writer, rep *rollout.Report, color bool) error {
 			b.WriteByte('\n')
 		}
 	}
-	if rep.DryRun && len(rep.Batches) > 0 {
-		b.WriteString("\nplan (swap order):\n")
-		for gi, g := range rep.Batches {
-			fmt.Fprintf(&b, "  %d. %s\n", gi+1, strings.Join(g, ", "))
-		}
-		if len(rep.Hooks) > 0 {
-			fmt.Fprintf(&b, "hooks that would run: %s\n", strings.Join(rep.Hooks, ", "))
-		}
-	}
-	b.WriteByte('\n')
-	if rep.HaltReason != "" {
-		fmt.Fprintf(&b, "stopped: %s\n", rep.HaltReason)
-	}
-	b.WriteString(rep.Summary())
-	b.WriteByte('\n')
-	if _, err := io.WriteString(w, b.String()); err != nil {
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	return nil
+	return b.String(), nil
 }
 
 // mdCell keeps a value inside one Markdown table cell.
@@ -231,7 +369,7 @@ func WriteMarkdown(w io.Writer, rep *rollout.Report) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			mdCell(s.Name), mdCell(orDash(s.VersionBefore)), mdCell(after(s)),
 			yesNo(s.Staged), yesNo(s.Swapped), yesNo(s.Verified), orDash(s.Health),
-			seconds(s.DurationMS), mdCell(note(s)))
+			seconds(s.DurationMS), mdCell(note(s, false)))
 	}
 	b.WriteByte('\n')
 	if rep.HaltReason != "" {

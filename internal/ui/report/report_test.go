@@ -225,3 +225,61 @@ func TestWriteTableDryRunListsHooks(t *testing.T) {
 		t.Errorf("table:\n%s", b.String())
 	}
 }
+
+// TestTableFitsAnEightyColumnTerminal: on a terminal no line of the report
+// is wider than the screen, the cells carry the cause only and each error
+// is shown once, whole, below the table.
+func TestTableFitsAnEightyColumnTerminal(t *testing.T) {
+	rep := sampleReports()["truth"]
+	s, out, _ := ui.Test("")
+	s.OutTTY, s.Columns = true, 80
+	if err := Render(s, rep, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, line := range strings.Split(got, "\n") {
+		if n := len([]rune(line)); n > 80 {
+			t.Errorf("line of %d columns on an 80-column terminal: %q", n, line)
+		}
+	}
+	full := "web2: the swap reply did not come within timeouts.swap (1m0s) and the server still held its requests 1m0s later"
+	if strings.Count(strings.Join(strings.Fields(got), " "), full) != 1 {
+		t.Errorf("the whole error should appear once below the table:\n%s", got)
+	}
+	golden.Assert(t, "table_80cols", []byte(got))
+
+	// A file or a pipe keeps whole lines.
+	s, out, _ = ui.Test("")
+	if err := Render(s, rep, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), full) {
+		t.Errorf("a pipe should get the error on one line:\n%s", out)
+	}
+}
+
+// TestHealthNoneAndUnhealthy: a server swapped without a health check
+// shows "none" and the summary says none is configured; one that runs the
+// build but failed its check is not counted as not updated.
+func TestHealthNoneAndUnhealthy(t *testing.T) {
+	b := sampleBuild()
+	rep := &rollout.Report{Build: b, ExitCode: int(exitcode.Verify), Servers: []rollout.ServerReport{
+		{Name: "web1", VersionBefore: "1.2.3.4", VersionAfter: "1.2.3.5", Staged: true, Swapped: true, Verified: true, Health: rollout.HealthNone, DurationMS: 900},
+		{Name: "web2", VersionBefore: "1.2.3.4", VersionAfter: "1.2.3.5", Staged: true, Swapped: true, Verified: true, Health: rollout.HealthFailed, DurationMS: 3000,
+			ExitCode: int(exitcode.Verify), Error: "web2: runs 1.2.3.5 but failed its health check: https://web2/health answered HTTP 500, not 200 (3 attempts); if the build is at fault, 'wcdeploy rollback' puts the previous one back"},
+	}}
+	var buf bytes.Buffer
+	if err := WriteTableWidth(&buf, rep, false, 80); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.String()
+	for _, want := range []string{"none", "1 runs the build but failed its health check", "wcdeploy rollback", "no health check is configured"} {
+		if !strings.Contains(strings.Join(strings.Fields(got), " "), want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, " ok ") {
+		t.Errorf("no check ran, yet a health says ok:\n%s", got)
+	}
+	golden.Assert(t, "table_health", []byte(got))
+}

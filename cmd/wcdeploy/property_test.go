@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/internal/faultproxy"
+	"github.com/wcdeploy/wcdeploy/internal/journal"
 	"github.com/wcdeploy/wcdeploy/internal/rollout"
 	"github.com/wcdeploy/wcdeploy/internal/ui"
 	"github.com/wcdeploy/wcdeploy/pkg/emulator"
@@ -34,6 +35,7 @@ import (
 
 var (
 	propRounds = flag.Int("wcdeploy.rounds", 0, "rounds of TestPropertyRollouts (default "+strconv.Itoa(propDefaultRounds)+", or $WCDEPLOY_PROPERTY_ROUNDS)")
+	propKnown  = flag.Bool("wcdeploy.known", false, "also draw the faults that reproduce open bugs (see TestPropertyKnownBugs), and run that test")
 	propSeed   = flag.Uint64("wcdeploy.seed", 0, "first seed of TestPropertyRollouts (0: from the clock); round i uses seed+i")
 )
 
@@ -62,12 +64,36 @@ func propRoundCount(t *testing.T) int {
 // propFault is one fault a round may put on a server: a proxy rule, an
 // emulator fault, or both.
 type propFault struct {
-	name  string
+	name string
+	// bug names the open bug the fault reproduces: drawn only with
+	// -wcdeploy.known, so the default suite stays green until it is fixed.
+	bug   string
 	rule  *faultproxy.Rule
 	fault *emulator.Fault
 }
 
+// The open bugs the property test found; TestPropertyKnownBugs reproduces
+// each one.
+const (
+	bugLateSwap = "a swap request that reaches the server after the status read is reported not_updated"
+	bugUnknown  = "a server left unknown is not journaled as possibly swapped: rollback misses it"
+)
+
 func propFaultMenu(rng *rand.Rand) []propFault {
+	all := propFaultList(rng)
+	if *propKnown {
+		return all
+	}
+	var out []propFault
+	for _, f := range all {
+		if f.bug == "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func propFaultList(rng *rand.Rand) []propFault {
 	times := func() int { return rng.IntN(3) } // 0: every matching request
 	rule := func(r faultproxy.Rule) *faultproxy.Rule { r.Times = times(); return &r }
 	return []propFault{
@@ -76,7 +102,7 @@ func propFaultMenu(rng *rand.Rand) []propFault {
 		{name: "server stops reading the upload", rule: rule(faultproxy.Rule{Path: "UploadExe", Mode: faultproxy.StopReading, Bytes: 64 << 10})},
 		{name: "reset mid-upload", rule: rule(faultproxy.Rule{Path: "UploadExe", Mode: faultproxy.ResetUpload, Bytes: int64(1 + rng.IntN(1<<20))})},
 		{name: "swap request never arrives", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.ResetBefore})},
-		{name: "drop after the swap request", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.DropAfterRequest})},
+		{name: "drop after the swap request", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.DropAfterRequest}), bug: bugLateSwap},
 		{name: "damaged 200 after a real swap", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.Garbage, Status: 200})},
 		{name: "swap reply after the timeout", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.DelayReply, Delay: 1500 * time.Millisecond})},
 		{name: "swap reply headers stall", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.StallHeaders})},
@@ -108,8 +134,12 @@ func startPropFarm(t *testing.T, rng *rand.Rand, exe string) (*propFarm, string)
 		c := emulator.Config{Flavor: emulator.Module715, Auth: "basic", Users: map[string]string{"deploy": testPassword}, InitialVersion: oldVersion}
 		slow := rng.IntN(8) == 0
 		if slow {
-			// Settled from the status page (1.4 s) or not even then (2.6 s).
-			c.SwapDelay = []time.Duration{1400 * time.Millisecond, 2600 * time.Millisecond}[rng.IntN(2)]
+			// Settled from the status page (1.4 s) or not even then (2.6 s,
+			// unknown: bugUnknown).
+			c.SwapDelay = 1400 * time.Millisecond
+			if *propKnown && rng.IntN(2) == 0 {
+				c.SwapDelay = 2600 * time.Millisecond
+			}
 			slowNote = append(slowNote, fmt.Sprintf("%s swaps in %v", serverName(i), c.SwapDelay))
 		}
 		srv := emulatortest.Start(t, c)
@@ -433,6 +463,10 @@ func propRound(t *testing.T, seed uint64, checks *atomic.Int64) {
 			anyNew = false
 		}
 		journalLines(t, e)
+	}
+	if c.failed {
+		raw, _ := os.ReadFile(filepath.Join(e["WCDEPLOY_STATE_DIR"], journal.FileName))
+		t.Logf("the journal:\n%s", raw)
 	}
 }
 

@@ -97,6 +97,7 @@ func propFaultMenu(rng *rand.Rand) []propFault {
 func propFaultList(rng *rand.Rand) []propFault {
 	times := func() int { return rng.IntN(3) } // 0: every matching request
 	rule := func(r faultproxy.Rule) *faultproxy.Rule { r.Times = times(); return &r }
+	statusRule := func(r faultproxy.Rule) *faultproxy.Rule { r.Times = []int{0, 1, 1, 2}[rng.IntN(4)]; return &r }
 	return []propFault{
 		{name: "upload reply headers stall", rule: rule(faultproxy.Rule{Path: "UploadExe", Mode: faultproxy.StallHeaders})},
 		{name: "upload reply body stalls", rule: rule(faultproxy.Rule{Path: "UploadExe", Mode: faultproxy.StallBody, Bytes: int64(rng.IntN(200))})},
@@ -107,8 +108,10 @@ func propFaultList(rng *rand.Rand) []propFault {
 		{name: "damaged 200 after a real swap", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.Garbage, Status: 200})},
 		{name: "swap reply after the timeout", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.DelayReply, Delay: 1500 * time.Millisecond})},
 		{name: "swap reply headers stall", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.StallHeaders})},
-		{name: "status page stalls", rule: rule(faultproxy.Rule{Path: "Administration", Mode: faultproxy.StallHeaders})},
-		{name: "status page damaged", rule: rule(faultproxy.Rule{Path: "Administration", Mode: faultproxy.Garbage, Status: 200})},
+		// On every status read, preflight fails: mostly the first reads
+		// only, so that the swaps after them are exercised too.
+		{name: "status page stalls", rule: statusRule(faultproxy.Rule{Path: "Administration", Mode: faultproxy.StallHeaders})},
+		{name: "status page damaged", rule: statusRule(faultproxy.Rule{Path: "Administration", Mode: faultproxy.Garbage, Status: 200})},
 		{name: "swap copy fails", fault: &emulator.Fault{Kind: emulator.FaultSwapCopy, Times: times()}},
 		{name: "emulator resets the upload", fault: &emulator.Fault{Kind: emulator.FaultResetAfter, Action: "upload", Bytes: int64(1 + rng.IntN(1<<20)), Times: times()}},
 	}

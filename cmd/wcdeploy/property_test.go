@@ -30,8 +30,11 @@ import (
 // the journal parses; then resumes and rollbacks must bring every server
 // to one build.
 //
-// Replay a failure with -wcdeploy.seed=N (the seed is logged); run the
-// long variant with -wcdeploy.rounds=200 or WCDEPLOY_PROPERTY_ROUNDS=200.
+// Replay a failure with -wcdeploy.seed=N (the seed is logged; a round
+// draws the same faults only with the same -wcdeploy.known); run the long
+// variant with -wcdeploy.rounds=200 or WCDEPLOY_PROPERTY_ROUNDS=200.
+// Faults that reproduce open bugs are drawn only with -wcdeploy.known,
+// which also runs TestPropertyKnownBugs, their reproductions.
 
 var (
 	propRounds = flag.Int("wcdeploy.rounds", 0, "rounds of TestPropertyRollouts (default "+strconv.Itoa(propDefaultRounds)+", or $WCDEPLOY_PROPERTY_ROUNDS)")

@@ -92,11 +92,15 @@ type Server struct {
 	Swapped       bool   `json:"swapped"`
 	Verified      bool   `json:"verified"`
 	UpToDate      bool   `json:"up_to_date,omitempty"`
-	Health        string `json:"health,omitempty"`
-	Skipped       string `json:"skipped,omitempty"`
-	Error         string `json:"error,omitempty"`
-	ExitCode      int    `json:"exit_code"`
-	DurationMS    int64  `json:"duration_ms"`
+	// State is the report's claim (updated, current, not_updated,
+	// unknown); an unknown server may run the build, so rollback counts
+	// the build as having reached it.
+	State      string `json:"state,omitempty"`
+	Health     string `json:"health,omitempty"`
+	Skipped    string `json:"skipped,omitempty"`
+	Error      string `json:"error,omitempty"`
+	ExitCode   int    `json:"exit_code"`
+	DurationMS int64  `json:"duration_ms"`
 	// Swap is what the server's swap reply echoed for the build this run
 	// deployed, recorded only when the server was verified: with the
 	// server's URL it identifies the build later (see Identities).
@@ -224,7 +228,7 @@ func NewRun(m Meta, rep *rollout.Report) Entry {
 	for _, s := range rep.Servers {
 		e.Servers = append(e.Servers, Server{
 			Name: s.Name, URL: rollout.RedactURL(s.URL), VersionBefore: s.VersionBefore, VersionAfter: s.VersionAfter,
-			Staged: s.Staged, Swapped: s.Swapped, Verified: s.Verified, UpToDate: s.UpToDate,
+			Staged: s.Staged, Swapped: s.Swapped, Verified: s.Verified, UpToDate: s.UpToDate, State: s.State,
 			Health: s.Health, Skipped: scrub(s.Skipped), Error: scrub(s.Error), ExitCode: s.ExitCode, DurationMS: s.DurationMS,
 		})
 	}

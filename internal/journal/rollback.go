@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
 )
 
 // Rollback is where 'wcdeploy rollback' goes.
@@ -64,7 +66,8 @@ func replay(runs []Entry) []farmEvent {
 			switch {
 			case s.Verified || s.UpToDate:
 				state[key], ev.reached = e.Exe.SHA256, true
-			case s.Swapped:
+			case s.Swapped || s.State == rollout.ServerUnknown:
+				// It may run the build: what it runs is not known.
 				state[key], ev.reached = "", true
 			}
 		}

@@ -34,11 +34,11 @@ import (
 // draws the same faults only with the same -wcdeploy.known); run the long
 // variant with -wcdeploy.rounds=200 or WCDEPLOY_PROPERTY_ROUNDS=200.
 // Faults that reproduce open bugs are drawn only with -wcdeploy.known,
-// which also runs TestPropertyKnownBugs, their reproductions.
+// which also runs TestPropertyFoundBugs, their reproductions.
 
 var (
 	propRounds = flag.Int("wcdeploy.rounds", 0, "rounds of TestPropertyRollouts (default "+strconv.Itoa(propDefaultRounds)+", or $WCDEPLOY_PROPERTY_ROUNDS)")
-	propKnown  = flag.Bool("wcdeploy.known", false, "also draw the faults that reproduce open bugs (see TestPropertyKnownBugs), and run that test")
+	propKnown  = flag.Bool("wcdeploy.known", false, "also draw the faults that reproduce open bugs (see TestPropertyFoundBugs), and run that test")
 	propSeed   = flag.Uint64("wcdeploy.seed", 0, "first seed of TestPropertyRollouts (0: from the clock); round i uses seed+i")
 )
 
@@ -75,13 +75,6 @@ type propFault struct {
 	fault *emulator.Fault
 }
 
-// The open bugs the property test found; TestPropertyKnownBugs reproduces
-// each one.
-const (
-	bugLateSwap = "a swap request that reaches the server after the status read is reported not_updated"
-	bugSameDate = "a same-version rebuild swapped within the second of the previous upload is reported not_updated"
-)
-
 func propFaultMenu(rng *rand.Rand) []propFault {
 	all := propFaultList(rng)
 	if *propKnown {
@@ -106,7 +99,7 @@ func propFaultList(rng *rand.Rand) []propFault {
 		{name: "server stops reading the upload", rule: rule(faultproxy.Rule{Path: "UploadExe", Mode: faultproxy.StopReading, Bytes: 64 << 10})},
 		{name: "reset mid-upload", rule: rule(faultproxy.Rule{Path: "UploadExe", Mode: faultproxy.ResetUpload, Bytes: int64(1 + rng.IntN(1<<20))})},
 		{name: "swap request never arrives", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.ResetBefore})},
-		{name: "drop after the swap request", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.DropAfterRequest}), bug: bugLateSwap},
+		{name: "drop after the swap request", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.DropAfterRequest})},
 		{name: "damaged 200 after a real swap", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.Garbage, Status: 200})},
 		{name: "swap reply after the timeout", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.DelayReply, Delay: 1500 * time.Millisecond})},
 		{name: "swap reply headers stall", rule: rule(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.StallHeaders})},
@@ -384,10 +377,6 @@ func propRound(t *testing.T, seed uint64, checks *atomic.Int64) {
 		t.Fatalf("the clean deploy of v1 exited %d\n%s", r.code, r.errOut)
 	}
 	c.converged(f, sum1, "the clean deploy of v1", r)
-	if v2Version == "2.0.0.1" && !*propKnown {
-		// The status page's file date has whole seconds (bugSameDate).
-		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 10*time.Millisecond)))
-	}
 
 	menu := propFaultMenu(rng)
 	var plan []string
@@ -489,15 +478,10 @@ func states(rep rollout.Report) string {
 	return strings.Join(out, " ")
 }
 
-// TestPropertyKnownBugs reproduces, deterministically, the open bugs the
-// property test found (run with -wcdeploy.known). Each subtest fails while
-// its bug is open.
-func TestPropertyKnownBugs(t *testing.T) {
-	open := func(t *testing.T) {
-		if !*propKnown {
-			t.Skip("reproduces an open bug: run with -wcdeploy.known")
-		}
-	}
+// TestPropertyFoundBugs replays, deterministically, the bugs the property
+// test found (each failed before its fix): a late swap, a same-version
+// rebuild swapped within the second, and rollback past an unknown server.
+func TestPropertyFoundBugs(t *testing.T) {
 	var checks atomic.Int64
 	setup := func(t *testing.T, swapDelay time.Duration) (*propFarm, *checker, env, string, string, string, string) {
 		v1, v2 := exeIn(t, "2.0.0.1", 1), exeIn(t, "2.0.0.2", 2)
@@ -525,7 +509,6 @@ func TestPropertyKnownBugs(t *testing.T) {
 	// says not_updated, exit 5; the server then runs v2. Seen at random
 	// with "drop after the swap request" (seed 1023 with -wcdeploy.known).
 	t.Run("late swap reported not_updated", func(t *testing.T) {
-		open(t)
 		f, c, e, _, v2, sum1, sum2 := setup(t, 0)
 		f.servers[0].Inject(emulator.Fault{Kind: emulator.FaultDelay, Action: "swap", Delay: 300 * time.Millisecond, Times: 1})
 		f.proxies[0].SetRules(faultproxy.Rule{Path: "UpdateExe", Mode: faultproxy.DropAfterRequest, Times: 1})
@@ -554,7 +537,6 @@ func TestPropertyKnownBugs(t *testing.T) {
 	// server runs the rebuild. Seen with seed 2003 (without the wait the
 	// default suite makes for it).
 	t.Run("same-version rebuild in the same second", func(t *testing.T) {
-		open(t)
 		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 10*time.Millisecond)))
 		f, c, e, _, _, sum1, _ := setup(t, 0)
 		v2 := exeIn(t, "2.0.0.1", 2)

@@ -56,9 +56,10 @@ func TestNewTakesTheProfileValues(t *testing.T) {
 }
 
 // TestSwapLostReplyStateUnknown: when the swap's connection breaks before
-// its reply, the status page settles it: the old build still running is a
-// known failure (exit 5), while a status page that cannot be read leaves
-// the server's state unknown, which the after-hooks are told.
+// its reply, the status page is read: the old build still running is not
+// proof that the swap will not happen (a server may carry out a request it
+// queued), so it is unknown, exit 5, naming what runs; a status page that
+// cannot be read leaves it unknown too. The after-hooks are told.
 func TestSwapLostReplyStateUnknown(t *testing.T) {
 	f := newFarm(t, 1, 2<<20, nil)
 	f.retime(t, time.Second) // the status page is read for at most this long
@@ -72,7 +73,7 @@ func TestSwapLostReplyStateUnknown(t *testing.T) {
 	}
 	f.servers[0].Inject(emulator.Fault{Kind: emulator.FaultResetAfter, Action: "swap", Times: 1})
 	_, err := f.steps.Swap(ctx, tg)
-	if err == nil || rollout.IsStateUnknown(err) || exitcode.Of(err) != exitcode.Swap || !strings.HasPrefix(err.Error(), "web01: the swap reply was lost (") || !strings.Contains(err.Error(), "; the server runs "+oldVersion) {
+	if err == nil || !rollout.IsStateUnknown(err) || exitcode.Of(err) != exitcode.Swap || !strings.HasPrefix(err.Error(), "web01: the swap reply was lost (") || !strings.Contains(err.Error(), "still shows the EXE it ran before ("+oldVersion) {
 		t.Fatalf("Swap: %v (code %d, unknown %v)", err, exitcode.Of(err), rollout.IsStateUnknown(err))
 	}
 

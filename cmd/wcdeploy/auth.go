@@ -82,7 +82,7 @@ the only way in and no ticket for the server can be had.`,
 			return runAuthStatus(cmd.Context(), a, o, cmd)
 		},
 	}
-	addConfigFlags("auth status", cmd.Flags(), selectFlags, keychainFlags)
+	config.AddCommandFlags("auth status", cmd.Flags(), config.SelectFlags, config.KeychainFlags)
 	credentials.AddFlags(cmd.Flags(), &o.req)
 	return cmd
 }

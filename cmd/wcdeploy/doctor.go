@@ -55,7 +55,7 @@ maxRequestLength) do not change the exit code.`,
 	}
 	// The upload and swap links are part of a server's description (the
 	// size check asks the upload link), so a deploy's command line runs here.
-	addConfigFlags("doctor", cmd.Flags(), selectFlags, connectFlags, buildFlags, []string{"upload-url", "update-url"})
+	config.AddCommandFlags("doctor", cmd.Flags(), config.SelectFlags, config.ConnectFlags, config.BuildFlags, []string{"upload-url", "update-url"})
 	credentials.AddFlags(cmd.Flags(), &cred)
 	return cmd
 }
@@ -103,7 +103,7 @@ func warnExeName(rep *doctor.Report) {
 	}
 	for i := range rep.Servers {
 		s := &rep.Servers[i]
-		msg, next, differs := exeNameDiffers(rep.Exe.Path, s.ExeFile)
+		msg, next, differs := deploy.ExeNameDiffers(rep.Exe.Path, s.ExeFile)
 		if !differs {
 			continue
 		}

@@ -46,7 +46,7 @@ nothing to store: login checks the Kerberos login against the first server
 			return runLogin(cmd.Context(), a, o, cmd)
 		},
 	}
-	addConfigFlags("login", cmd.Flags(), selectFlags, connectFlags)
+	config.AddCommandFlags("login", cmd.Flags(), config.SelectFlags, config.ConnectFlags)
 	credentials.AddFlags(cmd.Flags(), &o.req)
 	cmd.Flags().BoolVar(&o.noVerify, "no-verify", false, "store the password without checking it against a server")
 	return cmd
@@ -138,7 +138,7 @@ for every server host. Hosts with nothing stored are listed, not an error.`,
 			return runLogout(cmd.Context(), a, cmd)
 		},
 	}
-	addConfigFlags("logout", cmd.Flags(), selectFlags, keychainFlags)
+	config.AddCommandFlags("logout", cmd.Flags(), config.SelectFlags, config.KeychainFlags)
 	return cmd
 }
 

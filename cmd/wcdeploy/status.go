@@ -45,7 +45,7 @@ server cannot be reached or answers wrongly.`,
 			return runStatus(cmd.Context(), a, loaded.Profile, o)
 		},
 	}
-	addConfigFlags("status", cmd.Flags(), selectFlags, connectFlags, []string{"exe"})
+	config.AddCommandFlags("status", cmd.Flags(), config.SelectFlags, config.ConnectFlags, []string{"exe"})
 	credentials.AddFlags(cmd.Flags(), &o.cred)
 	return cmd
 }

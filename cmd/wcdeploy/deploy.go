@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -98,42 +97,14 @@ redeploys). With no config file, flags are enough (see the last example).`,
 }
 
 // loadProfile resolves the config file, profile, environment and the flags
-// of cmd. A profile without servers is refused in cmd's words, and with the
-// way to name one (in an empty folder: 'wcdeploy init'); the EXE is checked
-// after that, so a first try in an empty folder learns about init.
+// of cmd (see config.LoadCommand).
 func (a *app) loadProfile(cmd *cobra.Command, needExe bool) (*config.Loaded, error) {
 	dir, err := a.getwd()
 	if err != nil {
 		return nil, exitcode.Errorf(exitcode.Usage, "cannot read the current folder: %w", err)
 	}
 	o := config.Options{ConfigPath: a.configPath, Profile: a.profile, Dir: dir, Getenv: a.getenv, Flags: cmd.Flags()}
-	ld, err := config.Load(o)
-	if err != nil {
-		return nil, err
-	}
-	if len(ld.Profile.Servers) == 0 {
-		return nil, noServer(cmd, ld, needExe)
-	}
-	if !needExe {
-		return ld, nil
-	}
-	o.NeedExe = true
-	return config.Load(o)
-}
-
-// noServer says that the profile names no server, and how to name one.
-func noServer(cmd *cobra.Command, ld *config.Loaded, needExe bool) error {
-	verb := cmp.Or(config.ServerVerb(strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")), "use")
-	if ld.File == "" {
-		hint := "--url https://host/App/"
-		if needExe {
-			hint = "--exe build/App.exe " + hint
-		}
-		return exitcode.Errorf(exitcode.Usage, "no server to %s: there is no %s in %s or a folder above it; run 'wcdeploy init' in the project folder to write one, or pass %s",
-			verb, config.FileName, ld.Dir, hint)
-	}
-	return exitcode.Errorf(exitcode.Usage, "no server to %s: %s: profile %q lists no servers; add one under servers: (as 'wcdeploy init' writes it), or pass --url https://host/App/",
-		verb, ld.File, ld.Profile.Name)
+	return config.LoadCommand(o, strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" "), needExe)
 }
 
 // clientsFor gives each server its authenticated client; the resolver is
@@ -150,33 +121,19 @@ func (a *app) clientsFor(ctx context.Context, p config.Profile, req credentials.
 // the servers are checked.
 func (a *app) runDeploy(ctx context.Context, rs *deploy.Run, loaded *config.Loaded, o *deployOptions) error {
 	p := loaded.Profile
-	plan, err := deploy.NewPlan(p, o.Choices)
+	plan, sum, err := deploy.PlanRun(p, o.Choices, rs.Journal, o.DryRun)
 	if err != nil {
 		return err
 	}
-	sum := deploy.HashBuild(plan.Build)
-	if !o.DryRun {
-		sum = deploy.ArchiveBuild(rs.Journal, plan.Build)
-	}
-	sum = sync.OnceValues(sum)
-	plan.Hash = sum // the engine tells builds of the same version apart by it
 	plan.Identify = a.identify(loaded)
 	runID := ""
 	if !o.DryRun {
 		runID = rs.ID
 	}
-	plan.Hooks = a.hooksFor(loaded, plan, runID) // --dry-run lists them; none runs
+	plan.Hooks = deploy.HooksFor(loaded, plan, runID, a.getenv, func() *credentials.Resolver { return a.credResolver }) // --dry-run lists them; none runs
 	warnInsecure(a, &p)
 	warnShared(a, &p)
-	inner, err := deploy.New(deploy.Options{
-		Build:         plan.Build,
-		Client:        a.clientsFor(ctx, p, o.cred),
-		Retries:       p.Retries,
-		SwapTimeout:   p.Timeouts.Swap,
-		StatusTimeout: p.Timeouts.Status,
-		Health:        p.Rollout.Health,
-		HealthClient:  deploy.AnonymousClients(p, a.newClient),
-	})
+	inner, err := deploy.ForProfile(p, plan.Build, a.clientsFor(ctx, p, o.cred), a.newClient)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 	"github.com/wcdeploy/wcdeploy/internal/journal"
 	"github.com/wcdeploy/wcdeploy/internal/lock"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
@@ -63,4 +64,14 @@ func (rs *Run) Release(warnf func(string, ...any)) {
 	if err := rs.Lock.Release(); err != nil {
 		warnf("%v", err)
 	}
+}
+
+// OpenJournal opens the local journal of runs, in WCDEPLOY_STATE_DIR or
+// the user's state folder on goos.
+func OpenJournal(getenv func(string) string, goos string) (*journal.Journal, error) {
+	dir, err := journal.DefaultDir(getenv, goos)
+	if err != nil {
+		return nil, exitcode.New(exitcode.Usage, err)
+	}
+	return journal.Open(dir), nil
 }

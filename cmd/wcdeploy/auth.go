@@ -1,12 +1,8 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,23 +10,15 @@ import (
 	"github.com/wcdeploy/wcdeploy/internal/deploy"
 	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 	"github.com/wcdeploy/wcdeploy/internal/output"
-	"github.com/wcdeploy/wcdeploy/internal/transport"
-	"github.com/wcdeploy/wcdeploy/internal/transport/kerberos"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 )
 
 // Helpers shared by the commands that need credentials (login, logout,
 // auth status, deploy).
 
-// newResolver builds the credential resolver for a profile. The profile's
-// keychain timeout is stretched at a terminal, where an unlock dialog may
-// need a person.
+// newResolver builds the credential resolver for a profile.
 func newResolver(a *app, p *config.Profile, kr credentials.Keyring) *credentials.Resolver {
-	r := &credentials.Resolver{Streams: a.io, Getenv: a.getenv, Keyring: kr, Timeout: p.Timeouts.Keychain}
-	if a.io.Interactive() && r.Timeout < credentials.InteractiveTimeout {
-		r.Timeout = credentials.InteractiveTimeout
-	}
-	return r
+	return deploy.NewResolver(p, a.io, a.getenv, kr)
 }
 
 // warnInsecure says once that certificate checks are off.
@@ -94,125 +82,38 @@ the only way in and no ticket for the server can be had.`,
 			return runAuthStatus(cmd.Context(), a, o, cmd)
 		},
 	}
-	addConfigFlags("auth status", cmd.Flags(), selectFlags, keychainFlags)
+	config.AddCommandFlags("auth status", cmd.Flags(), config.SelectFlags, config.KeychainFlags)
 	credentials.AddFlags(cmd.Flags(), &o.req)
 	return cmd
 }
 
-// AuthStatus is the document 'wcdeploy auth status --json' prints.
-type AuthStatus struct {
-	Profile string             `json:"profile"`
-	OK      bool               `json:"ok"`
-	Servers []AuthStatusServer `json:"servers"`
-}
-
 // AuthStatusServer says where one server's password would come from.
-type AuthStatusServer struct {
-	Name   string `json:"name"`
-	URL    string `json:"url"`
-	User   string `json:"user"`
-	Host   string `json:"host"`
-	Source string `json:"source,omitempty"`
-	Error  string `json:"error,omitempty"`
-	// Kerberos is the identity a Kerberos login would use, when the
-	// profile uses Kerberos (auth: kerberos, or auto with a keytab or
-	// ticket cache at hand).
-	Kerberos *kerberos.Identity `json:"kerberos,omitempty"`
-}
+type AuthStatusServer = deploy.AuthStatusServer
 
 func runAuthStatus(ctx context.Context, a *app, o *authStatusOptions, cmd *cobra.Command) error {
 	p, _, err := credentialProfile(a, cmd)
 	if err != nil {
 		return err
 	}
-	r := newResolver(a, p, a.keyring)
-	doc := AuthStatus{Profile: p.Name, Servers: make([]AuthStatusServer, 0, len(p.Servers))}
-	var firstErr error
-	for _, s := range p.Servers {
-		row, err := authStatusRow(ctx, r, p, s, o.req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if firstErr == nil {
-				firstErr = err
-			}
-		}
-		doc.Servers = append(doc.Servers, row)
+	doc, err := deploy.CheckAuthStatus(ctx, newResolver(a, p, a.keyring), p, o.req)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
 	}
-	doc.OK = firstErr == nil
 	if err := printAuthStatus(a, doc); err != nil {
 		return err
 	}
-	if firstErr != nil {
+	if err != nil {
 		// Every row already says what is missing.
-		return reportedError(firstErr)
+		return reportedError(err)
 	}
 	return nil
 }
 
-// authStatusRow says where one server's password would come from and
-// which Kerberos identity a login would use. With a keytab or ticket cache
-// at hand a missing password is no error (a deploy asks for it only when
-// the server wants another scheme); a ticket for the server that cannot
-// be had is one when nothing else can log in.
-func authStatusRow(ctx context.Context, r *credentials.Resolver, p *config.Profile, s config.Server, flags credentials.Request) (AuthStatusServer, error) {
-	row := AuthStatusServer{Name: s.Name, URL: s.URL, User: p.Username}
-	row.Kerberos = kerberosIdentity(p, s)
-	req, err := deploy.CredentialRequest(p, s, flags)
-	if err == nil {
-		row.Host = req.Host
-		var src credentials.Source
-		src, err = r.Which(ctx, req)
-		row.Source = string(src)
-	}
-	stored := row.Kerberos != nil && row.Kerberos.Source != "" && row.Kerberos.Source != kerberos.SourcePassword
-	if err != nil && stored && ctx.Err() == nil {
-		err = nil
-	}
-	if err != nil {
-		row.Error = err.Error()
-		return row, err
-	}
-	if id := row.Kerberos; id != nil && id.SPNError != "" && (row.Source == "" || strings.EqualFold(p.Auth, transport.AuthKerberos)) {
-		return row, exitcode.New(exitcode.Auth, errors.New(id.SPNError))
-	}
-	return row, nil
-}
-
-// kerberosIdentity is the Kerberos identity a login to s would use, or nil
-// when the profile does not use Kerberos there: auth basic or ntlm, or
-// auto with no keytab or ticket cache at hand (this contacts no server,
-// so it cannot ask whether s offers Negotiate). It contacts only the KDC.
-func kerberosIdentity(p *config.Profile, s config.Server) *kerberos.Identity {
-	o := deploy.TransportOptions(p, "")
-	o.Kerberos.SPN = s.SPN
-	if !strings.EqualFold(strings.TrimSpace(p.Auth), transport.AuthKerberos) && !transport.StoredKerberos(o) {
-		return nil
-	}
-	id := transport.KerberosIdentity(s.URL, o)
-	return &id
-}
-
-func printAuthStatus(a *app, doc AuthStatus) error {
+func printAuthStatus(a *app, doc deploy.AuthStatus) error {
 	if a.jsonOut {
 		return output.JSON(a.out(), doc)
 	}
-	krb := slices.ContainsFunc(doc.Servers, func(r AuthStatusServer) bool { return r.Kerberos != nil })
-	t := output.Table{Header: []string{"SERVER", "USER", "HOST", "PASSWORD FROM"}}
-	if krb {
-		t.Header = append(t.Header, "KERBEROS")
-	}
-	for _, row := range doc.Servers {
-		cells := []string{row.Name, row.User, row.Host, cmp.Or(row.Source, "none")}
-		if krb {
-			cells = append(cells, "not used")
-			if row.Kerberos != nil {
-				cells[4] = row.Kerberos.String()
-			}
-		}
-		t.Add(cells...)
-	}
+	t := doc.Table()
 	if err := t.Write(a.out()); err != nil {
 		return err
 	}

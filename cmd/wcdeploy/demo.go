@@ -55,6 +55,6 @@ func (a *app) demoDeploy(ctx context.Context, configFile string, getenv func(str
 	if err != nil {
 		return err
 	}
-	defer rs.release(&da)
+	defer rs.Release(da.warnf)
 	return da.runDeploy(ctx, rs, loaded, o)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,9 +75,9 @@ redeploys). With no config file, flags are enough (see the last example).`,
 			if err != nil {
 				return err
 			}
-			defer rs.release(a)
+			defer rs.Release(a.warnf)
 			if o.resume != "" {
-				if err := a.resumeProfile(rs, loaded, o); err != nil {
+				if o.resumes, err = rs.Resume(&loaded.Profile, &o.Choices, o.resume, a.logf, a.warnf); err != nil {
 					return err
 				}
 			}
@@ -86,7 +85,7 @@ redeploys). With no config file, flags are enough (see the last example).`,
 		},
 	}
 	fs := cmd.Flags()
-	addConfigFlags("deploy", fs, buildFlags, selectFlags, connectFlags, rolloutFlags)
+	config.AddCommandFlags("deploy", fs, config.BuildFlags, config.SelectFlags, config.ConnectFlags, config.RolloutFlags)
 	credentials.AddFlags(fs, &o.cred)
 	fs.BoolVar(&o.Force, "force", false, "deploy even where the same version and size already run")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "run the preflight and print the plan; change nothing")
@@ -98,85 +97,14 @@ redeploys). With no config file, flags are enough (see the last example).`,
 }
 
 // loadProfile resolves the config file, profile, environment and the flags
-// of cmd. A profile without servers is refused in cmd's words, and with the
-// way to name one (in an empty folder: 'wcdeploy init'); the EXE is checked
-// after that, so a first try in an empty folder learns about init.
+// of cmd (see config.LoadCommand).
 func (a *app) loadProfile(cmd *cobra.Command, needExe bool) (*config.Loaded, error) {
 	dir, err := a.getwd()
 	if err != nil {
 		return nil, exitcode.Errorf(exitcode.Usage, "cannot read the current folder: %w", err)
 	}
 	o := config.Options{ConfigPath: a.configPath, Profile: a.profile, Dir: dir, Getenv: a.getenv, Flags: cmd.Flags()}
-	ld, err := config.Load(o)
-	if err != nil {
-		return nil, err
-	}
-	if len(ld.Profile.Servers) == 0 {
-		return nil, noServer(cmd, ld, needExe)
-	}
-	if !needExe {
-		return ld, nil
-	}
-	o.NeedExe = true
-	return config.Load(o)
-}
-
-// noServer says that the profile names no server, and how to name one.
-func noServer(cmd *cobra.Command, ld *config.Loaded, needExe bool) error {
-	verb := cmp.Or(serverVerbs[strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")], "use")
-	if ld.File == "" {
-		hint := "--url https://host/App/"
-		if needExe {
-			hint = "--exe build/App.exe " + hint
-		}
-		return exitcode.Errorf(exitcode.Usage, "no server to %s: there is no %s in %s or a folder above it; run 'wcdeploy init' in the project folder to write one, or pass %s",
-			verb, config.FileName, ld.Dir, hint)
-	}
-	return exitcode.Errorf(exitcode.Usage, "no server to %s: %s: profile %q lists no servers; add one under servers: (as 'wcdeploy init' writes it), or pass --url https://host/App/",
-		verb, ld.File, ld.Profile.Name)
-}
-
-// resumeProfile narrows the profile to every server of the run to finish
-// (each is read at preflight and gets the build only where it does not run
-// it now) and points it at that run's archived EXE.
-func (a *app) resumeProfile(rs *runState, loaded *config.Loaded, o *deployOptions) error {
-	r, err := rs.j.Resume(rs.scope, o.resume)
-	if err != nil {
-		return exitcode.New(exitcode.Usage, err)
-	}
-	p := &loaded.Profile
-	if missing := deploy.Narrow(p, r.Servers); len(missing) > 0 {
-		a.warnf("run %s deployed to %s, which profile %q does not list now: left out", r.Run.ID, strings.Join(missing, ", "), p.Name)
-	}
-	if len(p.Servers) == 0 {
-		return exitcode.Errorf(exitcode.Usage, "run %s deployed to %s, but profile %q selects none of them now; check --server and --group, or the servers in the config file",
-			r.Run.ID, serverNames(r.Servers), p.Name)
-	}
-	unverified := "none"
-	if len(r.Unverified) > 0 {
-		unverified = strings.Join(r.Unverified, ", ")
-	}
-	a.logf("resuming run %s: %s on %d server(s): %s; not verified by the run: %s (preflight reads each server; one that runs the build now is left alone)",
-		r.Run.ID, r.Run.Exe.Version, len(p.Servers), profileNames(p), unverified)
-	deploy.UseArchived(p, &o.Choices, r.Run.Exe, r.Archived)
-	o.resumes = r.Run.ID
-	return nil
-}
-
-func serverNames(servers []journal.Server) string {
-	names := make([]string, len(servers))
-	for i, s := range servers {
-		names[i] = s.Name
-	}
-	return strings.Join(names, ", ")
-}
-
-func profileNames(p *config.Profile) string {
-	names := make([]string, len(p.Servers))
-	for i, s := range p.Servers {
-		names[i] = s.Name
-	}
-	return strings.Join(names, ", ")
+	return config.LoadCommand(o, strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" "), needExe)
 }
 
 // clientsFor gives each server its authenticated client; the resolver is
@@ -191,40 +119,26 @@ func (a *app) clientsFor(ctx context.Context, p config.Profile, req credentials.
 // runDeploy runs the flow: plan, the rollout (preflight, stage, swap,
 // verify), the journal record and the report. The build is archived while
 // the servers are checked.
-func (a *app) runDeploy(ctx context.Context, rs *runState, loaded *config.Loaded, o *deployOptions) error {
+func (a *app) runDeploy(ctx context.Context, rs *deploy.Run, loaded *config.Loaded, o *deployOptions) error {
 	p := loaded.Profile
-	plan, err := deploy.NewPlan(p, o.Choices)
+	plan, sum, err := deploy.PlanRun(p, o.Choices, rs.Journal, o.DryRun)
 	if err != nil {
 		return err
 	}
-	sum := deploy.HashBuild(plan.Build)
-	if !o.DryRun {
-		sum = deploy.ArchiveBuild(rs.j, plan.Build)
-	}
-	sum = sync.OnceValues(sum)
-	plan.Hash = sum // the engine tells builds of the same version apart by it
 	plan.Identify = a.identify(loaded)
 	runID := ""
 	if !o.DryRun {
-		runID = rs.id
+		runID = rs.ID
 	}
-	plan.Hooks = a.hooksFor(loaded, plan, runID) // --dry-run lists them; none runs
+	plan.Hooks = deploy.HooksFor(loaded, plan, runID, a.getenv, func() *credentials.Resolver { return a.credResolver }) // --dry-run lists them; none runs
 	warnInsecure(a, &p)
 	warnShared(a, &p)
-	inner, err := deploy.New(deploy.Options{
-		Build:         plan.Build,
-		Client:        a.clientsFor(ctx, p, o.cred),
-		Retries:       p.Retries,
-		SwapTimeout:   p.Timeouts.Swap,
-		StatusTimeout: p.Timeouts.Status,
-		Health:        p.Rollout.Health,
-		HealthClient:  deploy.AnonymousClients(p, a.newClient),
-	})
+	inner, err := deploy.ForProfile(p, plan.Build, a.clientsFor(ctx, p, o.cred), a.newClient)
 	if err != nil {
 		return err
 	}
 	view := progress.New(a.io, a.quiet, plan)
-	names := &exeNameSteps{exe: plan.Build.Path, Steps: inner}
+	names := &deploy.ExeNameSteps{Exe: plan.Build.Path, Steps: inner}
 	var steps rollout.Steps = names
 	var obs rollout.Observer = view
 	if o.kind == journal.KindSwap {
@@ -232,7 +146,9 @@ func (a *app) runDeploy(ctx context.Context, rs *runState, loaded *config.Loaded
 	}
 	rep := rollout.Run(ctx, plan, steps, obs)
 	view.Close()
-	names.warn(a)
+	for _, n := range names.Notes() {
+		a.warnf("%s", n)
+	}
 	if rep.Build.SHA256, err = sum(); err != nil {
 		a.warnf("%v", err)
 	}
@@ -257,12 +173,12 @@ func (a *app) runDeploy(ctx context.Context, rs *runState, loaded *config.Loaded
 
 // record journals the run; a journal problem is a warning, never a failure
 // of a deploy that already happened.
-func (a *app) record(rs *runState, p config.Profile, o *deployOptions, rep *rollout.Report) {
+func (a *app) record(rs *deploy.Run, p config.Profile, o *deployOptions, rep *rollout.Report) {
 	m := journal.Meta{
-		ID: rs.id, Project: rs.scope.Project, Profile: p.Name, User: journal.CurrentUser(a.getenv),
+		ID: rs.ID, Project: rs.Scope.Project, Profile: p.Name, User: journal.CurrentUser(a.getenv),
 		Kind: o.kind, Resumes: o.resumes, StageRun: o.stageRun, RollbackFrom: o.rollbackFrom,
 	}
-	for _, w := range deploy.Record(rs.j, m, p.ArchiveKeep, rep) {
+	for _, w := range deploy.Record(rs.Journal, m, p.ArchiveKeep, rep) {
 		a.warnf("%v", w)
 	}
 }

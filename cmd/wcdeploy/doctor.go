@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"net/http"
-	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wcdeploy/wcdeploy/internal/credentials"
-	"github.com/wcdeploy/wcdeploy/internal/deploy"
 	"github.com/wcdeploy/wcdeploy/internal/doctor"
 	"github.com/wcdeploy/wcdeploy/internal/output"
-	"github.com/wcdeploy/wcdeploy/internal/rollout"
-	"github.com/wcdeploy/wcdeploy/internal/transport"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 )
 
@@ -55,7 +50,7 @@ maxRequestLength) do not change the exit code.`,
 	}
 	// The upload and swap links are part of a server's description (the
 	// size check asks the upload link), so a deploy's command line runs here.
-	addConfigFlags("doctor", cmd.Flags(), selectFlags, connectFlags, buildFlags, []string{"upload-url", "update-url"})
+	config.AddCommandFlags("doctor", cmd.Flags(), config.SelectFlags, config.ConnectFlags, config.BuildFlags, []string{"upload-url", "update-url"})
 	credentials.AddFlags(cmd.Flags(), &cred)
 	return cmd
 }
@@ -65,17 +60,12 @@ maxRequestLength) do not change the exit code.`,
 func runDoctor(ctx context.Context, a *app, p config.Profile, cred credentials.Request) error {
 	warnShared(a, &p)
 	rep := doctor.Run(ctx, doctor.Options{
-		Profile:  p,
-		Client:   a.clientsFor(ctx, p, cred),
-		Parallel: max(p.Rollout.Parallel, doctorParallel),
-		Anonymous: func(t rollout.Target) (*http.Client, error) {
-			o := deploy.TransportOptions(&p, "")
-			// The challenge of an anonymous request, whatever auth says.
-			o.Auth, o.User, o.Name, o.Kerberos.Off = transport.AuthAuto, "", t.Name, true
-			return a.newClient(t.URL, o)
-		},
+		Profile:   p,
+		Client:    a.clientsFor(ctx, p, cred),
+		Parallel:  max(p.Rollout.Parallel, doctorParallel),
+		Anonymous: doctor.AnonymousClients(&p, a.newClient),
 	})
-	warnExeName(rep)
+	rep.WarnExeName()
 	var err error
 	if a.jsonOut {
 		err = output.JSON(a.out(), rep)
@@ -93,26 +83,3 @@ func runDoctor(ctx context.Context, a *app, p config.Profile, cred credentials.R
 
 // exeNameCheck is the name of the check that compares the local EXE's file
 // name with the server's ExeFile.
-const exeNameCheck = "exe name"
-
-// warnExeName adds a warning to each server whose ExeFile has another file
-// name than the local EXE, after the paths check that read it.
-func warnExeName(rep *doctor.Report) {
-	if rep.Exe == nil || rep.Exe.Path == "" {
-		return
-	}
-	for i := range rep.Servers {
-		s := &rep.Servers[i]
-		msg, next, differs := exeNameDiffers(rep.Exe.Path, s.ExeFile)
-		if !differs {
-			continue
-		}
-		at := len(s.Checks)
-		for j, c := range s.Checks {
-			if c.Check == "paths" {
-				at = j + 1
-			}
-		}
-		s.Checks = slices.Insert(s.Checks, at, doctor.Result{Check: exeNameCheck, Status: doctor.Warn, Message: msg, Next: next})
-	}
-}

@@ -1,14 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"os"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,21 +70,20 @@ loopback unless --allow-remote is given, and runs until Ctrl-C.`,
 }
 
 func runEmulate(ctx context.Context, a *app, o *emulateOptions) error {
-	if err := checkListen(o.listen, o.allowRemote); err != nil {
+	if err := emulator.CheckListen(o.listen, o.allowRemote); err != nil {
 		return exitcode.New(exitcode.Usage, err)
 	}
-	users, err := emulatorUsers(o.users, o.usersFile)
+	users, err := emulator.ParseUsers(o.users, o.usersFile)
 	if err != nil {
 		return exitcode.New(exitcode.Usage, err)
 	}
-	// Handlers log from their own goroutines; one writer at a time.
-	var logMu sync.Mutex
-	logf := func(format string, args ...any) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		a.logf(format, args...)
-	}
-	s, err := emulator.New(emulatorConfig(o, users, logf))
+	s, err := emulator.New(emulator.Config{
+		Flavor: emulator.Flavor(o.flavor), Users: users, Auth: o.auth,
+		AdminAccount: o.adminAccount, AdminAccountSet: true, Domain: o.domain,
+		Dir: o.dir, ExeName: o.exeName, InitialVersion: o.initialVersion, Culture: o.culture,
+		MaxRequestBytes: o.maxRequestBytes, Template: o.template,
+		SwapDelay: emulator.SwapDelayFlag(o.swapDelay), Log: emulator.LogTo(a.logf),
+	})
 	if err != nil {
 		return exitcode.New(exitcode.Usage, err)
 	}
@@ -104,7 +97,7 @@ func runEmulate(ctx context.Context, a *app, o *emulateOptions) error {
 	for s.URL() == "" {
 		time.Sleep(time.Millisecond)
 	}
-	printEmulator(a.out(), s, users)
+	s.PrintLinks(a.out())
 	if o.ready != nil {
 		o.ready(s.URL())
 	}
@@ -115,7 +108,7 @@ func runEmulate(ctx context.Context, a *app, o *emulateOptions) error {
 	select {
 	case <-stop:
 		err := s.Close()
-		logf("emulator stopped")
+		a.logf("emulator stopped")
 		return err
 	case err := <-served:
 		s.Close()
@@ -124,108 +117,4 @@ func runEmulate(ctx context.Context, a *app, o *emulateOptions) error {
 		}
 		return nil
 	}
-}
-
-// emulatorConfig maps the flags to the emulator's settings; every request
-// is logged with logf.
-func emulatorConfig(o *emulateOptions, users map[string]string, logf func(string, ...any)) emulator.Config {
-	cfg := emulator.Config{
-		Flavor: emulator.Flavor(o.flavor), Users: users, Auth: o.auth,
-		AdminAccount: o.adminAccount, AdminAccountSet: true, Domain: o.domain,
-		Dir: o.dir, ExeName: o.exeName, InitialVersion: o.initialVersion, Culture: o.culture,
-		MaxRequestBytes: o.maxRequestBytes, Template: o.template,
-		SwapDelay: o.swapDelay,
-		Log: func(r emulator.RequestLog) {
-			user := r.User
-			if user == "" {
-				user = "-"
-			}
-			target := r.Path
-			if r.Query != "" {
-				target += "?" + r.Query
-			}
-			logf("%s %s %s user=%s status=%d bytes=%d %s", r.Time.Format("15:04:05"), r.Method, target, user, r.Status, r.BodyBytes, r.Duration.Round(time.Millisecond))
-		},
-	}
-	if o.swapDelay == 0 {
-		cfg.SwapDelay = -1 // an explicit 0 means no wait
-	}
-	return cfg
-}
-
-// printEmulator says where the emulator listens and what it serves.
-func printEmulator(w io.Writer, s *emulator.Server, users map[string]string) {
-	base := s.URL()
-	cf := s.Config()
-	fmt.Fprintf(w, "Web Connection emulator (%s) listening on %s\n", cf.Flavor, base)
-	upload, update, status := base+"UploadExe.wc", base+"UpdateExe.wc", base+"ModuleAdministration.wc"
-	if cf.Flavor == emulator.ISAPI {
-		upload, update, status = base+"wc.wc?wwMaint~FileUpload", base+"wc.wc?_maintain~UpdateExe", base+"wc.wc?_maintain~ShowStatus"
-	}
-	fmt.Fprintf(w, "  upload:  %s\n  update:  %s\n  status:  %s\n", upload, update, status)
-	fmt.Fprintf(w, "  ExeFile: %s (FileVersion %s)\n  UpdateFile: %s\n", s.ExePath(), s.ExeVersion(), s.UpdatePath())
-	names := make([]string, 0, len(users))
-	for n := range users {
-		names = append(names, n)
-	}
-	fmt.Fprintf(w, "  auth: %s, users: %s, AdminAccount: %q\n", cf.Auth, strings.Join(names, ", "), cf.AdminAccount)
-}
-
-// checkListen keeps the emulator on loopback unless told otherwise: it
-// accepts any password a test sets, over plain HTTP.
-func checkListen(addr string, allowRemote bool) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("--listen %q is not host:port: %w", addr, err)
-	}
-	if allowRemote {
-		return nil
-	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("--listen %s is not a loopback address: add --allow-remote to serve other machines", addr)
-}
-
-// emulatorUsers merges --user flags and --users-file lines (NAME:PASSWORD).
-func emulatorUsers(flags []string, file string) (map[string]string, error) {
-	users := map[string]string{}
-	add := func(where, v string) error {
-		name, pass, ok := strings.Cut(v, ":")
-		if !ok || name == "" {
-			// Never echo the value: it holds a password.
-			return fmt.Errorf("%s: a user must be NAME:PASSWORD", where)
-		}
-		users[name] = pass
-		return nil
-	}
-	for i, v := range flags {
-		if err := add(fmt.Sprintf("--user #%d", i+1), v); err != nil {
-			return nil, err
-		}
-	}
-	if file != "" {
-		f, err := os.Open(file)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read --users-file: %w", err)
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for n := 1; sc.Scan(); n++ {
-			line := strings.TrimSpace(sc.Text())
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			if err := add(fmt.Sprintf("%s line %d", file, n), line); err != nil {
-				return nil, err
-			}
-		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("cannot read --users-file: %w", err)
-		}
-	}
-	return users, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -91,28 +90,5 @@ func runHistory(a *app, fs *pflag.FlagSet, o *historyOptions) error {
 		fmt.Fprintf(a.out(), "no runs in %s%s\n", j.Path(), more)
 		return nil
 	}
-	return historyTable(runs, o.all).Write(a.out())
-}
-
-// historyTable lists the runs; with all, the project of each.
-func historyTable(runs []journal.Entry, all bool) *output.Table {
-	head := []string{"RUN", "TIME", "PROFILE", "KIND", "VERSION", "SERVERS", "RESULT"}
-	if all {
-		head = append([]string{"RUN", "TIME", "PROJECT"}, head[2:]...)
-	}
-	t := &output.Table{Header: head}
-	for _, e := range runs {
-		result := exitcode.Code(e.ExitCode).String()
-		if e.DryRun {
-			result = "dry run"
-		}
-		row := []string{e.ID, e.Time.Local().Format(time.DateTime)}
-		if all {
-			row = append(row, e.ProjectLabel())
-		}
-		row = append(row, e.Profile, e.KindLabel(), e.Exe.Version,
-			fmt.Sprintf("%d/%d current", e.Current(), len(e.Servers)), fmt.Sprintf("%s (%d)", result, e.ExitCode))
-		t.Add(row...)
-	}
-	return t
+	return deploy.HistoryTable(runs, o.all).Write(a.out())
 }

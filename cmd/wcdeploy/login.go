@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -47,7 +46,7 @@ nothing to store: login checks the Kerberos login against the first server
 			return runLogin(cmd.Context(), a, o, cmd)
 		},
 	}
-	addConfigFlags("login", cmd.Flags(), selectFlags, connectFlags)
+	config.AddCommandFlags("login", cmd.Flags(), config.SelectFlags, config.ConnectFlags)
 	credentials.AddFlags(cmd.Flags(), &o.req)
 	cmd.Flags().BoolVar(&o.noVerify, "no-verify", false, "store the password without checking it against a server")
 	return cmd
@@ -59,7 +58,7 @@ func runLogin(ctx context.Context, a *app, o *loginOptions, cmd *cobra.Command) 
 		return err
 	}
 	first := p.Servers[0]
-	id := kerberosIdentity(p, first)
+	id := deploy.KerberosIdentity(p, first)
 	if id != nil {
 		a.logf("Kerberos for %s: %s", first.Name, id)
 	}
@@ -91,21 +90,12 @@ func runLogin(ctx context.Context, a *app, o *loginOptions, cmd *cobra.Command) 
 		a.logf("Logged in to %s as %s.", first.Name, p.Username)
 	}
 
-	r := newResolver(a, p, a.keyring)
-	var stored []string
-	for _, h := range hosts {
-		if err := r.Store(ctx, credentials.Request{User: p.Username, Host: h}, cred.Password); err != nil {
-			err = storeFailed(err, verified)
-			if len(stored) > 0 {
-				return fmt.Errorf("stored for %v, but not for %s: %w", stored, h, err)
-			}
-			return err
-		}
-		stored = append(stored, h)
-		a.logf("Stored the password of %s for %s in the OS keychain.", p.Username, h)
+	stored, err := deploy.StorePassword(ctx, newResolver(a, p, a.keyring), p, hosts, cred.Password, verified, a.logf)
+	if err != nil {
+		return err
 	}
 	if a.jsonOut {
-		return output.JSON(a.out(), LoginResult{p.Name, p.Username, verified, stored, id})
+		return output.JSON(a.out(), deploy.LoginResult{Profile: p.Name, User: p.Username, Verified: verified, Stored: stored, Kerberos: id})
 	}
 	return nil
 }
@@ -130,24 +120,9 @@ func kerberosLogin(ctx context.Context, a *app, o *loginOptions, p *config.Profi
 	}
 	a.logf("No password stored: with the %s, deploys need none.", id.Source)
 	if a.jsonOut {
-		return output.JSON(a.out(), LoginResult{p.Name, p.Username, verified, []string{}, id})
+		return output.JSON(a.out(), deploy.LoginResult{Profile: p.Name, User: p.Username, Verified: verified, Stored: []string{}, Kerberos: id})
 	}
 	return nil
-}
-
-// storeFailed words a keychain failure for login: the advice is how later
-// deploys get the password without a keychain, not another way to log in.
-func storeFailed(err error, verified string) error {
-	var ke *credentials.KeychainError
-	if !errors.As(err, &ke) {
-		return err
-	}
-	checked := ""
-	if verified != "" {
-		checked = fmt.Sprintf(" (%s accepted it)", verified)
-	}
-	return exitcode.New(exitcode.Of(err), fmt.Errorf("the password%s could not be saved in the OS keychain for %s: %w; unlock the keychain (on Linux: start a Secret Service, see docs/authentication.md), or skip login and give each deploy the password with %s, --password-file or --password-stdin",
-		checked, ke.Account, ke.Err, credentials.EnvPassword))
 }
 
 func newLogoutCmd(a *app) *cobra.Command {
@@ -163,7 +138,7 @@ for every server host. Hosts with nothing stored are listed, not an error.`,
 			return runLogout(cmd.Context(), a, cmd)
 		},
 	}
-	addConfigFlags("logout", cmd.Flags(), selectFlags, keychainFlags)
+	config.AddCommandFlags("logout", cmd.Flags(), config.SelectFlags, config.KeychainFlags)
 	return cmd
 }
 
@@ -172,42 +147,12 @@ func runLogout(ctx context.Context, a *app, cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	r := newResolver(a, p, a.keyring)
-	removed, none := []string{}, []string{}
-	for _, h := range hosts {
-		err := r.Forget(ctx, credentials.Request{User: p.Username, Host: h})
-		switch {
-		case err == nil:
-			removed = append(removed, h)
-			a.logf("Deleted the stored password of %s for %s.", p.Username, h)
-		case errors.Is(err, credentials.ErrNotStored):
-			none = append(none, h)
-			a.logf("No password of %s was stored for %s.", p.Username, h)
-		default:
-			return err
-		}
+	res, err := deploy.Logout(ctx, newResolver(a, p, a.keyring), p, hosts, a.logf)
+	if err != nil {
+		return err
 	}
 	if a.jsonOut {
-		return output.JSON(a.out(), LogoutResult{p.Name, p.Username, removed, none})
+		return output.JSON(a.out(), res)
 	}
 	return nil
-}
-
-// LoginResult is the document 'wcdeploy login --json' prints.
-type LoginResult struct {
-	Profile  string   `json:"profile"`
-	User     string   `json:"user"`
-	Verified string   `json:"verified_on,omitempty"`
-	Stored   []string `json:"stored"`
-	// Kerberos is the identity a Kerberos login would use, when the
-	// profile uses Kerberos.
-	Kerberos *kerberos.Identity `json:"kerberos,omitempty"`
-}
-
-// LogoutResult is the document 'wcdeploy logout --json' prints.
-type LogoutResult struct {
-	Profile   string   `json:"profile"`
-	User      string   `json:"user"`
-	Removed   []string `json:"removed"`
-	NotStored []string `json:"not_stored"`
 }

@@ -6,8 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wcdeploy/wcdeploy/internal/credentials"
-	"github.com/wcdeploy/wcdeploy/internal/deploy"
-	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 	"github.com/wcdeploy/wcdeploy/internal/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 )
@@ -44,7 +42,7 @@ exits like deploy.`,
 		},
 	}
 	fs := cmd.Flags()
-	addConfigFlags("rollback", fs, selectFlags, connectFlags, rolloutFlags)
+	config.AddCommandFlags("rollback", fs, config.SelectFlags, config.ConnectFlags, config.RolloutFlags)
 	credentials.AddFlags(fs, &o.cred)
 	fs.StringVar(&o.to, "to", "", "the run id or version to go back to (default: the newest build fully deployed before the newest build that reached a server)")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "run the preflight and print the plan; change nothing")
@@ -67,17 +65,9 @@ func runRollback(ctx context.Context, a *app, loaded *config.Loaded, o *rollback
 	if err != nil {
 		return err
 	}
-	defer rs.release(a)
-	rb, err := rs.j.RollbackTarget(rs.scope, o.to)
-	if err != nil {
-		return exitcode.New(exitcode.Usage, err)
+	defer rs.Release(a.warnf)
+	if o.rollbackFrom, err = rs.Rollback(&loaded.Profile, &o.Choices, o.to, a.logf); err != nil {
+		return err
 	}
-	from := "nothing wcdeploy deployed"
-	if rb.From.ID != "" {
-		from = rb.From.Exe.Version + " (run " + rb.From.ID + ")"
-	}
-	a.logf("rolling back profile %q to %s (run %s, archived %s), from %s", loaded.Profile.Name, rb.Target.Exe.Version, rb.Target.ID, rb.Archived, from)
-	deploy.UseArchived(&loaded.Profile, &o.Choices, rb.Target.Exe, rb.Archived)
-	o.rollbackFrom = rb.FromLink()
 	return a.runDeploy(ctx, rs, loaded, &o.deployOptions)
 }

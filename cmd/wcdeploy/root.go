@@ -157,9 +157,5 @@ func (a *app) warnf(format string, args ...any) {
 
 // journal opens the local journal of runs.
 func (a *app) journal() (*journal.Journal, error) {
-	dir, err := journal.DefaultDir(a.getenv, a.goos)
-	if err != nil {
-		return nil, exitcode.New(exitcode.Usage, err)
-	}
-	return journal.Open(dir), nil
+	return deploy.OpenJournal(a.getenv, a.goos)
 }

@@ -2,13 +2,11 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
-	"github.com/wcdeploy/wcdeploy/internal/exitcode"
+	"github.com/wcdeploy/wcdeploy/internal/demo"
 	"github.com/wcdeploy/wcdeploy/internal/output"
-	"github.com/wcdeploy/wcdeploy/internal/peversion"
 	"github.com/wcdeploy/wcdeploy/pkg/sampleexe"
 )
 
@@ -30,40 +28,22 @@ FoxPro build.`,
 	return cmd
 }
 
-// SampleExe is the document 'wcdeploy sample-exe --json' prints.
-type SampleExe struct {
-	Path        string `json:"path"` // absolute
-	FileVersion string `json:"file_version"`
-	Size        int64  `json:"size"`
-}
-
 type sampleExeOptions struct {
 	fileVersion string
 	size        int64
 }
 
 func runSampleExe(a *app, o *sampleExeOptions, path string) error {
-	if o.fileVersion == "" {
-		return exitcode.Errorf(exitcode.Usage, "--file-version must not be empty")
-	}
-	file := path // as given, for the message
-	if !filepath.IsAbs(path) {
-		cwd, err := a.getwd()
-		if err != nil {
-			return exitcode.Errorf(exitcode.Unexpected, "cannot read the current folder: %w", err)
-		}
-		path = filepath.Join(cwd, path)
-	}
-	if err := sampleexe.WriteFile(path, sampleexe.Options{FileVersion: o.fileVersion, Size: o.size}); err != nil {
-		return exitcode.Errorf(exitcode.Usage, "writing %s: %w", path, err)
-	}
-	info, err := peversion.ReadVersionFile(path)
+	res, err := demo.WriteSample(path, a.getwd, sampleexe.Options{FileVersion: o.fileVersion, Size: o.size})
 	if err != nil {
 		return err
 	}
 	if a.jsonOut {
-		return output.JSON(a.out(), SampleExe{Path: path, FileVersion: info.FileVersion, Size: info.Size})
+		return output.JSON(a.out(), res)
 	}
-	fmt.Fprintf(a.out(), "wrote %s: FileVersion %s, %d bytes\n", file, info.FileVersion, info.Size)
+	fmt.Fprintf(a.out(), "wrote %s: FileVersion %s, %d bytes\n", path, res.FileVersion, res.Size)
 	return nil
 }
+
+// SampleExe is the document 'wcdeploy sample-exe --json' prints.
+type SampleExe = demo.SampleExe

@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wcdeploy/wcdeploy/internal/credentials"
 	"github.com/wcdeploy/wcdeploy/internal/deploy"
 	"github.com/wcdeploy/wcdeploy/internal/output"
-	"github.com/wcdeploy/wcdeploy/internal/peversion"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 )
 
@@ -45,34 +43,13 @@ server cannot be reached or answers wrongly.`,
 			return runStatus(cmd.Context(), a, loaded.Profile, o)
 		},
 	}
-	addConfigFlags("status", cmd.Flags(), selectFlags, connectFlags, []string{"exe"})
+	config.AddCommandFlags("status", cmd.Flags(), config.SelectFlags, config.ConnectFlags, []string{"exe"})
 	credentials.AddFlags(cmd.Flags(), &o.cred)
 	return cmd
 }
 
 func runStatus(ctx context.Context, a *app, p config.Profile, o *statusOptions) error {
-	local := localExe(a, p.Exe)
-	// The hash is read while the servers answer, so a large EXE costs no
-	// extra time; it lets --json name the exact build.
-	type hash struct {
-		sum string
-		err error
-	}
-	hashed := make(chan hash, 1)
-	if local != nil {
-		go func() {
-			sum, _, err := peversion.HashFile(p.Exe)
-			hashed <- hash{sum, err}
-		}()
-	} else {
-		hashed <- hash{}
-	}
-	rep, err := deploy.Status(ctx, p, local, a.clientsFor(ctx, p, o.cred))
-	if h := <-hashed; h.err != nil {
-		a.warnf("local EXE: %v", h.err)
-	} else if local != nil {
-		local.SHA256 = h.sum
-	}
+	rep, err := deploy.StatusWithLocal(ctx, p, a.clientsFor(ctx, p, o.cred), a.warnf)
 	if err != nil {
 		return err
 	}
@@ -85,35 +62,9 @@ func runStatus(ctx context.Context, a *app, p config.Profile, o *statusOptions) 
 	if rep.Local != nil {
 		fmt.Fprintf(a.out(), "local EXE %s: %s (%d bytes)\n", rep.Local.Path, rep.Local.FileVersion, rep.Local.Size)
 	}
-	t := output.Table{Header: []string{"SERVER", "RUNNING", "SINCE", "STATE", "ERROR"}}
-	for _, s := range rep.Servers {
-		t.Add(s.Name, dash(s.Running), dash(s.Date), s.State, s.Error)
-	}
+	t := rep.Table()
 	if err := t.Write(a.out()); err != nil {
 		return err
 	}
 	return rep.Err()
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// localExe reads the version of the EXE status compares with; nil when there
-// is none (a missing file is no error: status works without a build).
-func localExe(a *app, path string) *peversion.Info {
-	if path == "" {
-		return nil
-	}
-	info, err := peversion.ReadVersionFile(path)
-	if err != nil {
-		if !os.IsNotExist(err) {
-			a.warnf("local EXE: %v", err)
-		}
-		return nil
-	}
-	return info
 }

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wcdeploy/wcdeploy/internal/credentials"
-	"github.com/wcdeploy/wcdeploy/internal/deploy"
-	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 	"github.com/wcdeploy/wcdeploy/internal/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 )
@@ -45,7 +42,7 @@ Stage in the day, swap at night:
 		},
 	}
 	fs := cmd.Flags()
-	addConfigFlags("swap", fs, selectFlags, connectFlags, rolloutFlags)
+	config.AddCommandFlags("swap", fs, config.SelectFlags, config.ConnectFlags, config.RolloutFlags)
 	credentials.AddFlags(fs, &o.cred)
 	fs.StringVar(&o.run, "run", "", "the stage-only run `RUN_ID` to swap in (default: the profile's newest stage-only run)")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "run the preflight and print the plan; change nothing")
@@ -62,24 +59,9 @@ func runSwap(ctx context.Context, a *app, loaded *config.Loaded, o *swapOptions)
 	if err != nil {
 		return err
 	}
-	defer rs.release(a)
-	st, err := rs.j.Stage(rs.scope, o.run)
-	if err != nil {
-		return exitcode.New(exitcode.Usage, err)
+	defer rs.Release(a.warnf)
+	if o.stageRun, err = rs.SwapStaged(&loaded.Profile, &o.Choices, o.run, a.logf, a.warnf); err != nil {
+		return err
 	}
-	for _, n := range st.Notes {
-		a.logf("left out: %s", n)
-	}
-	p := &loaded.Profile
-	if missing := deploy.Narrow(p, st.Servers); len(missing) > 0 {
-		a.warnf("run %s staged %s, which profile %q does not list now: left out", st.Run.ID, strings.Join(missing, ", "), p.Name)
-	}
-	if len(p.Servers) == 0 {
-		return exitcode.Errorf(exitcode.Usage, "run %s staged %s, but profile %q selects none of them now; check --server and --group, or the servers in the config file",
-			st.Run.ID, serverNames(st.Servers), p.Name)
-	}
-	a.logf("swapping in %s, staged by run %s, on %d server(s): %s", st.Run.Exe.Version, st.Run.ID, len(p.Servers), profileNames(p))
-	deploy.UseArchived(p, &o.Choices, st.Run.Exe, st.Archived)
-	o.stageRun = st.Run.ID
 	return a.runDeploy(ctx, rs, loaded, &o.deployOptions)
 }

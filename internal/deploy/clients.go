@@ -3,6 +3,8 @@ package deploy
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/wcdeploy/wcdeploy/internal/credentials"
@@ -117,5 +119,15 @@ func AnonymousClients(p config.Profile, newClient NewClientFunc) ClientFunc {
 		o := TransportOptions(&p, "")
 		o.Auth, o.User, o.Name, o.Kerberos.Off = transport.AuthAuto, "", t.Name, true
 		return newClient(t.URL, o)
+	}
+}
+
+// TraceClients wraps next so every client it builds prints one line per
+// request on the wire to w (server, method, link, status, bytes, time, auth
+// leg; never a credential).
+func TraceClients(next NewClientFunc, w io.Writer) NewClientFunc {
+	return func(serverURL string, o transport.Options) (*http.Client, error) {
+		o.Log = func(r transport.RequestLog) { fmt.Fprintf(w, "request %s\n", r) }
+		return next(serverURL, o)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 	"github.com/wcdeploy/wcdeploy/internal/journal"
@@ -182,4 +183,21 @@ func looksLikeText(file string) bool {
 		}
 	}
 	return true
+}
+
+// PlanRun is NewPlan with the build's hash, which the engine tells builds
+// of the same version apart by: it is read (and, unless dryRun, the build
+// archived in j) while the servers are checked. sum waits for it.
+func PlanRun(p config.Profile, c Choices, j *journal.Journal, dryRun bool) (plan rollout.Plan, sum func() (string, error), err error) {
+	plan, err = NewPlan(p, c)
+	if err != nil {
+		return plan, nil, err
+	}
+	sum = HashBuild(plan.Build)
+	if !dryRun {
+		sum = ArchiveBuild(j, plan.Build)
+	}
+	sum = sync.OnceValues(sum)
+	plan.Hash = sum
+	return plan, sum, nil
 }

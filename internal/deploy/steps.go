@@ -363,3 +363,17 @@ func probe(ctx context.Context, c *http.Client, target string, want int, contain
 	}
 	return nil
 }
+
+// ForProfile is New with p's retries, timeouts and health check; health
+// checks use an anonymous client built by newClient.
+func ForProfile(p config.Profile, b rollout.Build, client ClientFunc, newClient NewClientFunc) (*Steps, error) {
+	return New(Options{
+		Build:         b,
+		Client:        client,
+		Retries:       p.Retries,
+		SwapTimeout:   p.Timeouts.Swap,
+		StatusTimeout: p.Timeouts.Status,
+		Health:        p.Rollout.Health,
+		HealthClient:  AnonymousClients(p, newClient),
+	})
+}

@@ -1,4 +1,4 @@
-package main
+package deploy
 
 import (
 	"context"
@@ -10,12 +10,12 @@ import (
 	"github.com/wcdeploy/wcdeploy/internal/rollout"
 )
 
-// exeNameDiffers compares the local EXE's file name with a server's ExeFile
+// ExeNameDiffers compares the local EXE's file name with a server's ExeFile
 // (a Windows path wherever wcdeploy runs). A swap puts the build in place of
 // ExeFile whatever its name, so Web Connection does not mind; a different
 // name is a sign of the wrong project or profile. It returns what differs
 // and what to check.
-func exeNameDiffers(localPath, exeFile string) (msg, next string, differs bool) {
+func ExeNameDiffers(localPath, exeFile string) (msg, next string, differs bool) {
 	local, remote := windowsBase(localPath), windowsBase(exeFile)
 	if exeFile == "" || strings.EqualFold(local, remote) {
 		return "", "", false
@@ -30,20 +30,20 @@ func windowsBase(p string) string {
 	return p[strings.LastIndexAny(p, `/\`)+1:]
 }
 
-// exeNameSteps are a deploy's steps that note, at preflight, each server
+// ExeNameSteps are a deploy's steps that note, at preflight, each server
 // whose ExeFile has another name than the local EXE. The notes are printed
 // after the rollout, so they do not break a live progress display.
-type exeNameSteps struct {
+type ExeNameSteps struct {
 	rollout.Steps
-	exe string
+	Exe string
 
 	mu    sync.Mutex
 	notes []string
 }
 
-func (s *exeNameSteps) Preflight(ctx context.Context, t rollout.Target) (rollout.Running, error) {
+func (s *ExeNameSteps) Preflight(ctx context.Context, t rollout.Target) (rollout.Running, error) {
 	r, err := s.Steps.Preflight(ctx, t)
-	if msg, next, differs := exeNameDiffers(s.exe, r.ExeFile); err == nil && differs {
+	if msg, next, differs := ExeNameDiffers(s.Exe, r.ExeFile); err == nil && differs {
 		s.mu.Lock()
 		s.notes = append(s.notes, fmt.Sprintf("%s: %s; %s", t.Name, msg, next))
 		s.mu.Unlock()
@@ -51,12 +51,10 @@ func (s *exeNameSteps) Preflight(ctx context.Context, t rollout.Target) (rollout
 	return r, err
 }
 
-// warn prints the notes, in the order of the servers' names.
-func (s *exeNameSteps) warn(a *app) {
+// Notes are the notes, in the order of the servers' names.
+func (s *ExeNameSteps) Notes() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	slices.Sort(s.notes)
-	for _, n := range s.notes {
-		a.warnf("%s", n)
-	}
+	return slices.Clone(s.notes)
 }

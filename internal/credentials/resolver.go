@@ -345,8 +345,22 @@ type KeychainError struct {
 }
 
 func (e *KeychainError) Error() string {
-	return fmt.Sprintf("could not %s the password of %s in the OS keychain: %v; unlock the keychain (or start a Secret Service on Linux), or use %s, --password-file or --password-stdin instead",
-		e.Op, e.Account, e.Err, EnvPassword)
+	return fmt.Sprintf("could not %s the password of %s in the OS keychain: %s; unlock the keychain (or start a Secret Service on Linux), or use %s, --password-file or --password-stdin",
+		e.Op, e.Account, keychainCause(e.Err), EnvPassword)
+}
+
+// keychainCause says in the user's terms what the keychain library's error
+// means: on a Linux shell without a desktop session there is no D-Bus
+// session bus, and the library's own text names the program it tried to
+// start (dbus-launch), not the missing Secret Service.
+func keychainCause(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "dbus-launch"), strings.Contains(msg, "DBUS_SESSION_BUS_ADDRESS"),
+		strings.Contains(msg, "org.freedesktop.secrets"):
+		return "there is no Secret Service on this machine (no D-Bus session with gnome-keyring or KWallet)"
+	}
+	return msg
 }
 
 func (e *KeychainError) Unwrap() error { return e.Err }

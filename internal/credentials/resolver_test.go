@@ -514,3 +514,13 @@ func FuzzHostOf(f *testing.F) {
 		}
 	})
 }
+
+// The library's "exec: dbus-launch: executable file not found" is told as
+// what it means: no Secret Service on this machine.
+func TestKeychainErrorInUserTerms(t *testing.T) {
+	err := &KeychainError{Op: "read", Account: "deploy@web1", Err: errors.New(`exec: "dbus-launch": executable file not found in $PATH`)}
+	msg := err.Error()
+	if strings.Contains(msg, "dbus-launch") || strings.Contains(msg, "exec:") || !strings.Contains(msg, "no Secret Service on this machine") {
+		t.Errorf("message %q", msg)
+	}
+}

@@ -276,6 +276,15 @@ func TestHooksThroughTheCLI(t *testing.T) {
 	if rep.RunID != runID {
 		t.Errorf("report run_id %q, journal %q", rep.RunID, runID)
 	}
+	// The journal keeps each hook's result with its last lines.
+	if runs[0].BeforeRollout == nil || !runs[0].BeforeRollout.OK || runs[0].AfterRollout == nil {
+		t.Errorf("journal run-level hooks: %+v / %+v", runs[0].BeforeRollout, runs[0].AfterRollout)
+	}
+	for _, s := range runs[0].Servers {
+		if s.BeforeSwap == nil || s.AfterSwap == nil || !s.AfterSwap.OK || len(s.AfterSwap.Output) == 0 {
+			t.Errorf("journal %s: hooks %+v / %+v", s.Name, s.BeforeSwap, s.AfterSwap)
+		}
+	}
 
 	checkHookOrder(t, h)
 	checkHookEnvs(t, h, runID)

@@ -105,6 +105,10 @@ type Server struct {
 	// deployed, recorded only when the server was verified: with the
 	// server's URL it identifies the build later (see Identities).
 	Swap *Echo `json:"swap,omitempty"`
+	// The server's hooks, when they ran: command, exit code, last lines
+	// (the hook runner already masks any secret in them).
+	BeforeSwap *rollout.HookResult `json:"before_swap,omitempty"`
+	AfterSwap  *rollout.HookResult `json:"after_swap,omitempty"`
 }
 
 // Echo is what a swap reply said about the EXE the server runs after it:
@@ -153,6 +157,9 @@ type Entry struct {
 	ExitCode   int    `json:"exit_code"`
 	Halted     bool   `json:"halted,omitempty"`
 	HaltReason string `json:"halt_reason,omitempty"`
+	// The run-level hooks, when they ran: command, exit code, last lines.
+	BeforeRollout *rollout.HookResult `json:"before_rollout,omitempty"`
+	AfterRollout  *rollout.HookResult `json:"after_rollout,omitempty"`
 	// Resumes is the id of the run this one finished (deploy --resume).
 	Resumes string `json:"resumes,omitempty"`
 	// StageRun is the stage-only run whose uploads a swap run swapped in.
@@ -223,6 +230,7 @@ func NewRun(m Meta, rep *rollout.Report) Entry {
 		Resumes: m.Resumes, StageRun: m.StageRun, RollbackFrom: m.RollbackFrom,
 		Exe:    Exe{Path: rep.Build.Path, Version: rep.Build.Version, Size: rep.Build.Size, SHA256: strings.ToLower(rep.Build.SHA256)},
 		DryRun: rep.DryRun, OK: rep.OK, ExitCode: rep.ExitCode, Halted: rep.Halted,
+		BeforeRollout: rep.BeforeRollout, AfterRollout: rep.AfterRollout,
 		HaltReason: scrub(rep.HaltReason), DurationMS: rep.Duration,
 	}
 	for _, s := range rep.Servers {
@@ -230,6 +238,7 @@ func NewRun(m Meta, rep *rollout.Report) Entry {
 			Name: s.Name, URL: rollout.RedactURL(s.URL), VersionBefore: s.VersionBefore, VersionAfter: s.VersionAfter,
 			Staged: s.Staged, Swapped: s.Swapped, Verified: s.Verified, UpToDate: s.UpToDate, State: s.State,
 			Health: s.Health, Skipped: scrub(s.Skipped), Error: scrub(s.Error), ExitCode: s.ExitCode, DurationMS: s.DurationMS,
+			BeforeSwap: s.BeforeSwap, AfterSwap: s.AfterSwap,
 		})
 	}
 	return e

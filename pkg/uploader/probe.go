@@ -51,10 +51,11 @@ func ProbeLimit(ctx context.Context, client *http.Client, uploadURL, flavor stri
 	req.Header.Set("Expect", "100-continue")
 	req.Header.Set("Content-Type", "multipart/form-data; boundary=wcdeploy-size-probe")
 	resp, err := client.Do(req)
-	if body.wanted.Load() || errors.Is(err, errBodyWanted) {
-		if resp != nil {
-			resp.Body.Close()
-		}
+	// A final reply is judged as it is, even if the transport began to send
+	// the body meanwhile (its Expect wait ran out, or a reused connection was
+	// retried): a 404.13 that came is a refusal. Only a request that ended
+	// because the body was wanted, with no reply, means the size passed.
+	if err != nil && (body.wanted.Load() || errors.Is(err, errBodyWanted)) {
 		return nil
 	}
 	if err != nil {

@@ -404,3 +404,28 @@ func TestRollbackAfterRollback(t *testing.T) {
 	mustRun(t, f, e, 0, "rollback", "--to", "1.3.0.0")
 	f.wantBuild(t, "1.3.0.0", sha(t, v3), "after rollback --to 1.3.0.0")
 }
+
+// Item 15, separate state folders: two runs of one project and profile
+// with their own WCDEPLOY_STATE_DIR still meet at the machine-wide lock;
+// the second exits 8 at once (TestRunLock shows that nothing is contacted).
+func TestRunLockAcrossStateFolders(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir()) // this test's own machine-wide lock folder
+	f := startFleet(t, 2, "parallel: 2, canary: 1", nil)
+	first, second := newEnv(t), newEnv(t)
+	if first["WCDEPLOY_STATE_DIR"] == second["WCDEPLOY_STATE_DIR"] {
+		t.Fatal("the two runs share a state folder")
+	}
+	for _, s := range f.servers {
+		s.Inject(emulator.Fault{Kind: emulator.FaultDelay, Action: "status", Delay: 2 * time.Second, Times: 1})
+	}
+	done := make(chan result, 1)
+	go func() { done <- f.run(t, first, "deploy") }()
+	waitUntil(t, "the first deploy holds its lock", lockHeld(f.lockPath(t, first, "farm")))
+	r := mustRun(t, f, second, int(exitcode.Locked), "deploy")
+	if !strings.Contains(r.errOut, "--wait-lock") || !strings.Contains(r.errOut, "nothing was contacted") {
+		t.Errorf("the message does not give the way out:\n%s", r.errOut)
+	}
+	if r := <-done; r.code != 0 {
+		t.Fatalf("the first deploy: exit %d\n%s", r.code, r.errOut)
+	}
+}

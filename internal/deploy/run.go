@@ -2,7 +2,9 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/wcdeploy/wcdeploy/internal/exitcode"
@@ -18,7 +20,14 @@ type Run struct {
 	Scope   journal.Scope
 	ID      string
 	Lock    *lock.Lock // nil for a dry run
+	// Machine is the same lock in this machine's temporary folder, so two
+	// runs of one project that use different state folders (for example
+	// two CI jobs with their own WCDEPLOY_STATE_DIR) still meet.
+	Machine *lock.Lock
 }
+
+// machineLockDir is where the machine-wide locks live.
+func machineLockDir() string { return filepath.Join(os.TempDir(), "wcdeploy-locks") }
 
 // StartRun begins a run of kind over the loaded profile: its id, and
 // (except for a dry run) the lock of its project and profile, taken
@@ -36,7 +45,7 @@ func StartRun(ctx context.Context, j *journal.Journal, loaded *config.Loaded, ki
 		return rs, nil
 	}
 	me := lock.Info{PID: os.Getpid(), Host: lock.ThisHost(), RunID: rs.ID, Command: string(kind), Scope: scope.String(), Since: time.Now().UTC()}
-	l, err := lock.Acquire(ctx, lock.Path(j.Dir(), scope.Key()), me, lock.Options{
+	o := lock.Options{
 		Wait: wait,
 		Waiting: func(h *lock.Info) {
 			who := "another wcdeploy run"
@@ -45,7 +54,8 @@ func StartRun(ctx context.Context, j *journal.Journal, loaded *config.Loaded, ki
 			}
 			logf("waiting up to %s for the lock held by %s", wait, who)
 		},
-	})
+	}
+	l, err := lock.Acquire(ctx, lock.Path(j.Dir(), scope.Key()), me, o)
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +63,18 @@ func StartRun(ctx context.Context, j *journal.Journal, loaded *config.Loaded, ki
 		logf("took over the lock of %s, which ended without releasing it", prev)
 	}
 	rs.Lock = l
+	m, err := lock.Acquire(ctx, filepath.Join(machineLockDir(), filepath.Base(lock.Path(j.Dir(), scope.Key()))), me, o)
+	var held *lock.HeldError
+	switch {
+	case errors.As(err, &held), ctx.Err() != nil:
+		_ = l.Release()
+		return nil, err
+	case err != nil:
+		// Another user's folder, say: the state folder's lock still holds.
+		logf("note: the machine-wide lock could not be taken (%v); runs that use another state folder will not see this one", err)
+	default:
+		rs.Machine = m
+	}
 	return rs, nil
 }
 
@@ -60,6 +82,11 @@ func StartRun(ctx context.Context, j *journal.Journal, loaded *config.Loaded, ki
 func (rs *Run) Release(warnf func(string, ...any)) {
 	if rs == nil || rs.Lock == nil {
 		return
+	}
+	if rs.Machine != nil {
+		if err := rs.Machine.Release(); err != nil {
+			warnf("%v", err)
+		}
 	}
 	if err := rs.Lock.Release(); err != nil {
 		warnf("%v", err)

@@ -21,6 +21,9 @@ func TestTranscripts(t *testing.T) {
 			s := startT(t, Config{
 				Flavor: flavor, Users: map[string]string{"wcadmin": "s3cret", "wcguest": "s3cret"},
 				ExeName: "WcTestApp.exe", InitialVersion: "1.2.3.4", Auth: AuthBasic,
+				// Requests 14 and 15 must land inside the hold: 50 ms was
+				// too short under -race on a loaded machine.
+				SwapDelay: time.Second,
 			})
 			// The real session's files: same versions and sizes.
 			newExe := readFile(t, exe(t, work, "WcTestApp.exe", "1.2.3.5", 1670144))

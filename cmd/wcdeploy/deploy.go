@@ -35,9 +35,14 @@ type deployOptions struct {
 	journalNote string
 }
 
-// addWaitLock adds --wait-lock to a command that holds the run lock.
-func addWaitLock(fs *pflag.FlagSet, d *time.Duration) {
-	fs.DurationVar(d, "wait-lock", 0, "when another run of this project and profile holds the lock, wait up to `DURATION` for it (default: exit 8 at once)")
+// addRunFlags adds what every command that runs a rollout takes (deploy,
+// rollback, swap): the password flags, --dry-run, --skip-unreachable and
+// --wait-lock for the run lock.
+func addRunFlags(fs *pflag.FlagSet, o *deployOptions) {
+	credentials.AddFlags(fs, &o.cred)
+	fs.BoolVar(&o.DryRun, "dry-run", false, "run the preflight and print the plan; change nothing")
+	fs.BoolVar(&o.SkipUnreachable, "skip-unreachable", false, "go on without servers that fail preflight")
+	fs.DurationVar(&o.waitLock, "wait-lock", 0, "when another run of this project and profile holds the lock, wait up to `DURATION` for it (default: exit 8 at once)")
 }
 
 func newDeployCmd(a *app) *cobra.Command {
@@ -86,13 +91,10 @@ redeploys). With no config file, flags are enough (see the last example).`,
 	}
 	fs := cmd.Flags()
 	config.AddCommandFlags("deploy", fs, config.BuildFlags, config.SelectFlags, config.ConnectFlags, config.RolloutFlags)
-	credentials.AddFlags(fs, &o.cred)
-	fs.BoolVar(&o.Force, "force", false, "deploy even where the same version and size already run")
-	fs.BoolVar(&o.DryRun, "dry-run", false, "run the preflight and print the plan; change nothing")
+	addRunFlags(fs, o)
+	fs.BoolVar(&o.Force, "force", false, "deploy even where this very build already runs")
 	fs.StringVar(&o.resume, "resume", "", "finish run `RUN_ID`: deploy its build to every server of the run that does not run it now")
 	fs.BoolVar(&o.StageOnly, "stage-only", false, "upload to every server and stop before swapping: the running EXE is not changed ('wcdeploy swap' swaps it in later)")
-	addWaitLock(fs, &o.waitLock)
-	fs.BoolVar(&o.SkipUnreachable, "skip-unreachable", false, "go on without servers that fail preflight")
 	return cmd
 }
 

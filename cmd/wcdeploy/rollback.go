@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wcdeploy/wcdeploy/internal/credentials"
 	"github.com/wcdeploy/wcdeploy/internal/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 )
@@ -43,11 +42,8 @@ exits like deploy.`,
 	}
 	fs := cmd.Flags()
 	config.AddCommandFlags("rollback", fs, config.SelectFlags, config.ConnectFlags, config.RolloutFlags)
-	credentials.AddFlags(fs, &o.cred)
+	addRunFlags(fs, &o.deployOptions)
 	fs.StringVar(&o.to, "to", "", "the run id or version to go back to (default: the newest build fully deployed before the newest build that reached a server)")
-	fs.BoolVar(&o.DryRun, "dry-run", false, "run the preflight and print the plan; change nothing")
-	fs.BoolVar(&o.SkipUnreachable, "skip-unreachable", false, "go on without servers that fail preflight")
-	addWaitLock(fs, &o.waitLock)
 	return cmd
 }
 

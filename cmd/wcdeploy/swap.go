@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wcdeploy/wcdeploy/internal/credentials"
 	"github.com/wcdeploy/wcdeploy/internal/journal"
 	"github.com/wcdeploy/wcdeploy/pkg/config"
 )
@@ -43,11 +42,8 @@ Stage in the day, swap at night:
 	}
 	fs := cmd.Flags()
 	config.AddCommandFlags("swap", fs, config.SelectFlags, config.ConnectFlags, config.RolloutFlags)
-	credentials.AddFlags(fs, &o.cred)
+	addRunFlags(fs, &o.deployOptions)
 	fs.StringVar(&o.run, "run", "", "the stage-only run `RUN_ID` to swap in (default: the profile's newest stage-only run)")
-	fs.BoolVar(&o.DryRun, "dry-run", false, "run the preflight and print the plan; change nothing")
-	fs.BoolVar(&o.SkipUnreachable, "skip-unreachable", false, "go on without servers that fail preflight")
-	addWaitLock(fs, &o.waitLock)
 	return cmd
 }
 

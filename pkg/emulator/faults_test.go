@@ -152,7 +152,16 @@ func TestFaults(t *testing.T) {
 	if got := s.BodyBytes() - before; got < 100_000 || got > 100_000+64<<10 {
 		t.Errorf("reset after %d body bytes, want about 100000", got)
 	}
-	last := s.Requests()[len(s.Requests())-1]
+	// The handler logs the request as it returns, which may be after the
+	// client saw the reset: wait for the entry (a state, bounded).
+	var last RequestLog
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if reqs := s.Requests(); len(reqs) > 0 {
+			if last = reqs[len(reqs)-1]; last.Action == "uploadexe" {
+				break
+			}
+		}
+	}
 	if last.Fault != string(FaultResetAfter) || last.Action != "uploadexe" {
 		t.Errorf("request log: %+v", last)
 	}

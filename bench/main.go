@@ -147,13 +147,13 @@ func benchThroughput(work, bin string, size int64, runs int) []result {
 	for i := 0; i < runs; i++ {
 		curl := exec.Command("curl", "-sS", "-f", "-o", "/dev/null", "-u", user+":"+password,
 			"-F", "File=@"+exe, srv.URL()+"UploadExe.wc")
-		ct, _ := timed(curl)
-		wt, _ := timed(stageCmd(bin, exe, srv.URL(), "basic"))
+		ct, cru := timed(curl)
+		wt, wru := timed(stageCmd(bin, exe, srv.URL(), "basic"))
 		curlTimes = append(curlTimes, ct)
 		wcTimes = append(wcTimes, wt)
 		ratios = append(ratios, ct.Seconds()/wt.Seconds())
-		fmt.Fprintf(os.Stderr, "throughput run %d: curl %v (%.0f MiB/s), wcdeploy %v (%.0f MiB/s)\n", i+1,
-			ct.Round(time.Millisecond), mibps(size, ct), wt.Round(time.Millisecond), mibps(size, wt))
+		fmt.Fprintf(os.Stderr, "throughput run %d: curl %v (%.0f MiB/s, CPU %v), wcdeploy %v (%.0f MiB/s, CPU %v)\n", i+1,
+			ct.Round(time.Millisecond), mibps(size, ct), cpu(cru), wt.Round(time.Millisecond), mibps(size, wt), cpu(wru))
 	}
 	r := median(ratios)
 	return []result{
@@ -242,6 +242,11 @@ func benchRollout(work, bin string, n, parallel int, delay time.Duration) []resu
 		stageDur.Round(time.Millisecond), wall.Round(time.Millisecond), batches, delay)
 	return []result{{fmt.Sprintf("rollout %d servers, parallel %d, swap %v: wall/ideal", n, parallel, delay),
 		fmt.Sprintf("%.2f (%v / %v)", ratio, wall.Round(10*time.Millisecond), ideal.Round(10*time.Millisecond)), "<= 1.30", ratio <= 1.3}}
+}
+
+// cpu is the user plus system CPU time a child process used.
+func cpu(ru *syscall.Rusage) time.Duration {
+	return (time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())).Round(time.Millisecond)
 }
 
 func mibps(size int64, d time.Duration) float64 { return float64(size) / (1 << 20) / d.Seconds() }

@@ -228,7 +228,7 @@ func (r *Resolver) noCredential(req Request, keyErr error) error {
 		if errors.As(keyErr, &ke) {
 			cause = ke.Err
 		}
-		msg += fmt.Sprintf(" (the OS keychain could not be read: %v)", cause)
+		msg += fmt.Sprintf(" (the OS keychain could not be read: %s)", keychainCause(cause))
 	}
 	return exitcode.New(exitcode.Auth, &noCredentialError{msg: msg, keyErr: keyErr})
 }

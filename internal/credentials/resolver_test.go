@@ -524,3 +524,13 @@ func TestKeychainErrorInUserTerms(t *testing.T) {
 		t.Errorf("message %q", msg)
 	}
 }
+
+// The "no password" message a CI job meets on a machine without a desktop
+// session tells the keychain's cause in the same terms.
+func TestNoCredentialTellsKeychainCause(t *testing.T) {
+	cause := &KeychainError{Op: "read", Account: "deploy@web1", Err: errors.New(`exec: "dbus-launch": executable file not found in $PATH`)}
+	msg := (&Resolver{}).noCredential(Request{User: "deploy", Host: "web1"}, cause).Error()
+	if strings.Contains(msg, "dbus-launch") || strings.Contains(msg, "exec:") || !strings.Contains(msg, "no Secret Service on this machine") || !strings.Contains(msg, EnvPassword) {
+		t.Errorf("message %q", msg)
+	}
+}

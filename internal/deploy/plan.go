@@ -193,8 +193,11 @@ func PlanRun(p config.Profile, c Choices, j *journal.Journal, dryRun bool) (plan
 	if err != nil {
 		return plan, nil, err
 	}
-	sum = HashBuild(plan.Build)
-	if !dryRun {
+	// One background read of the EXE, never two: on a loaded machine a
+	// second hash of a large build takes CPU from the upload beside it.
+	if dryRun {
+		sum = HashBuild(plan.Build)
+	} else {
 		sum = ArchiveBuild(j, plan.Build)
 	}
 	sum = sync.OnceValues(sum)

@@ -41,19 +41,16 @@ func HashBuild(b rollout.Build) func() (string, error) {
 // ArchiveBuild starts keeping the build in the archive when the run starts,
 // so that a run interrupted at any point, a stage-only run and a run that
 // finds nothing to do can all be resumed, swapped or rolled back to. The
-// function it returns waits for the build's SHA-256. The EXE is hashed
-// first and copied only when the archive lacks that build (the copy is
-// checked against the sum), so a build deployed again is read once; a
+// function it returns waits for the build's SHA-256. One read of the EXE
+// both hashes it and writes the copy (dropped when the archive already has
+// that build), so the upload beside it competes with one pass, not two; a
 // build read from the archive (rollback, resume, swap) is only hashed.
 func ArchiveBuild(j *journal.Journal, b rollout.Build) func() (string, error) {
 	if b.Source != "" {
 		return HashBuild(b)
 	}
 	return background(func() (string, error) {
-		sum, _, err := peversion.HashFile(b.File())
-		if err == nil {
-			_, err = j.Store(b.File(), sum)
-		}
+		sum, _, err := j.ArchiveBuild(b.File())
 		if err != nil {
 			return "", fmt.Errorf("the EXE was not archived, so resuming this run or rolling back to this build will not be possible: %w", err)
 		}

@@ -25,7 +25,7 @@ const DefaultProgressTimeout = 60 * time.Second
 
 // writeChunk bounds one write to the socket: the deadline moves on after
 // every chunk, so a slow upload whose bytes keep moving is never cut.
-const writeChunk = 16 << 10
+const writeChunk = 64 << 10
 
 // Phase names the step a request belongs to, for the message of a stalled
 // connection, and gives that step's reply its own allowance.

@@ -144,7 +144,7 @@ func TestResolveOrder(t *testing.T) {
 			wantInError: []string{EnvPassword, "--password-stdin", "wcdeploy login", `CORP\deploy`}},
 		{name: "no keyring at all and no terminal", wantCode: exitcode.Auth, wantInError: []string{EnvPassword, "--password-stdin"}},
 		{name: "broken keychain and no terminal", keyring: &memKeyring{err: errors.New("org.freedesktop.secrets was not provided")},
-			wantCode: exitcode.Auth, wantInError: []string{"org.freedesktop.secrets", EnvPassword, "--password-stdin", "OS keychain"}},
+			wantCode: exitcode.Auth, wantInError: []string{"no Secret Service on this machine", EnvPassword, "--password-stdin", "OS keychain"}},
 		{name: "no user", req: func(r Request) Request { r.User = ""; return r }, getenv: env(EnvPassword, "x"),
 			wantCode: exitcode.Usage, wantInError: []string{"user"}},
 	}

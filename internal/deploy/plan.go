@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 	"github.com/wcdeploy/wcdeploy/internal/journal"
@@ -19,8 +18,7 @@ import (
 // report after the swap. deploy and doctor both read it here, so a file
 // that deploy refuses fails doctor too.
 // Only the headers and the version resource are read here; the build is
-// archived and hashed (ArchiveBuild) while the servers are checked and the
-// upload runs.
+// archived and hashed (ArchiveBuild) once the uploads are done.
 func ReadBuild(p config.Profile, source string) (rollout.Build, error) {
 	file := p.Exe
 	if source != "" {
@@ -186,21 +184,22 @@ func looksLikeText(file string) bool {
 }
 
 // PlanRun is NewPlan with the build's hash, which the engine tells builds
-// of the same version apart by: it is read (and, unless dryRun, the build
-// archived in j) while the servers are checked. sum waits for it.
+// of the same version apart by, and which the journal records: the build
+// is hashed (and, unless dryRun, archived in j) when first asked, which the
+// engine does once the uploads are done, so the read never competes with
+// them. sum gives it.
 func PlanRun(p config.Profile, c Choices, j *journal.Journal, dryRun bool) (plan rollout.Plan, sum func() (string, error), err error) {
 	plan, err = NewPlan(p, c)
 	if err != nil {
 		return plan, nil, err
 	}
-	// One background read of the EXE, never two: on a loaded machine a
-	// second hash of a large build takes CPU from the upload beside it.
+	// One read of the EXE, never two, and not beside the uploads: on a
+	// loaded machine a hash of a large build takes CPU from them.
 	if dryRun {
 		sum = HashBuild(plan.Build)
 	} else {
 		sum = ArchiveBuild(j, plan.Build)
 	}
-	sum = sync.OnceValues(sum)
 	plan.Hash = sum
 	return plan, sum, nil
 }

@@ -2,34 +2,20 @@ package deploy
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/wcdeploy/wcdeploy/internal/journal"
 	"github.com/wcdeploy/wcdeploy/internal/peversion"
 	"github.com/wcdeploy/wcdeploy/internal/rollout"
 )
 
-// background runs f while the servers are checked and the upload runs; the
-// function it returns waits for f's result (safe to call more than once,
-// from any goroutine: rollout.Plan.Hash may ask for it during the run).
-func background(f func() (string, error)) func() (string, error) {
-	ch := make(chan struct{})
-	var sum string
-	var err error
-	go func() {
-		defer close(ch)
-		sum, err = f()
-	}()
-	return func() (string, error) {
-		<-ch
-		return sum, err
-	}
-}
-
-// HashBuild starts reading the build's SHA-256 while the servers are
-// checked; the function it returns waits for the sum. A dry run, which
-// keeps nothing, only hashes.
+// HashBuild reads the build's SHA-256 when first asked (rollout.Plan.Hash:
+// during the preflight when a server shows the build's version, in the
+// background once the uploads are done, or when the run is recorded); the
+// function it returns is safe to call more than once, from any goroutine.
+// A dry run, which keeps nothing, only hashes.
 func HashBuild(b rollout.Build) func() (string, error) {
-	return background(func() (string, error) {
+	return sync.OnceValues(func() (string, error) {
 		sum, _, err := peversion.HashFile(b.File())
 		if err != nil {
 			return "", fmt.Errorf("hashing the EXE for the journal: %w", err)
@@ -38,18 +24,18 @@ func HashBuild(b rollout.Build) func() (string, error) {
 	})
 }
 
-// ArchiveBuild starts keeping the build in the archive when the run starts,
-// so that a run interrupted at any point, a stage-only run and a run that
-// finds nothing to do can all be resumed, swapped or rolled back to. The
-// function it returns waits for the build's SHA-256. One read of the EXE
-// both hashes it and writes the copy (dropped when the archive already has
-// that build), so the upload beside it competes with one pass, not two; a
-// build read from the archive (rollback, resume, swap) is only hashed.
+// ArchiveBuild keeps the build in the archive when first asked, as
+// HashBuild hashes, so that a run interrupted at any point, a stage-only
+// run and a run that finds nothing to do can all be resumed, swapped or
+// rolled back to (each is recorded, and recording asks). The function it
+// returns gives the build's SHA-256. The archive reads the EXE once
+// (journal.ArchiveBuild); a build read from the archive (rollback, resume,
+// swap) is only hashed.
 func ArchiveBuild(j *journal.Journal, b rollout.Build) func() (string, error) {
 	if b.Source != "" {
 		return HashBuild(b)
 	}
-	return background(func() (string, error) {
+	return sync.OnceValues(func() (string, error) {
 		sum, _, err := j.ArchiveBuild(b.File())
 		if err != nil {
 			return "", fmt.Errorf("the EXE was not archived, so resuming this run or rolling back to this build will not be possible: %w", err)

@@ -67,14 +67,107 @@ func (j *Journal) Store(src, sum string) (string, error) {
 	return p, err
 }
 
-// ArchiveBuild copies the EXE at src into the archive, hashing it on the
-// way, and returns its SHA-256 and archived path. A run calls it when it
-// starts (it may run alongside the preflight), so that a run interrupted at
-// any point, and a run that finds nothing to do, can be resumed or rolled
-// back to: the journal never names a build the archive lacks. One read does
-// both the hash and the copy.
+// ArchiveBuild keeps the EXE at src in the archive and returns its SHA-256
+// and archived path. A run calls it when it starts (it may run alongside
+// the preflight and the upload), so that a run interrupted at any point,
+// and a run that finds nothing to do, can be resumed or rolled back to: the
+// journal never names a build the archive lacks. The EXE is read once, to
+// hash it; a build the archive lacks is then copied by the system
+// (copy_file_range, a reflink where the file system has them), and a copy
+// of a file that changed meanwhile is refused. A build deployed again costs
+// the hash alone, a new one no second hash: either way the upload beside it
+// keeps its CPU.
 func (j *Journal) ArchiveBuild(src string) (sum, path string, err error) {
-	return j.store(src, "")
+	in, err := os.Open(src)
+	if err != nil {
+		return "", "", fmt.Errorf("archiving the EXE: %w", err)
+	}
+	defer in.Close()
+	before, err := in.Stat()
+	if err != nil {
+		return "", "", fmt.Errorf("archiving the EXE: %w", err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, in); err != nil {
+		return "", "", fmt.Errorf("archiving %s: %w", src, err)
+	}
+	sum = hex.EncodeToString(h.Sum(nil))
+	dst, _ := j.ArchivePath(sum)
+	if _, err := os.Stat(dst); err == nil { // archived by an earlier run
+		touch(dst)
+		return sum, dst, nil
+	}
+	if _, err := in.Seek(0, io.SeekStart); err != nil {
+		return "", "", fmt.Errorf("archiving %s: %w", src, err)
+	}
+	tmp, err := j.tempFile()
+	if err != nil {
+		return "", "", err
+	}
+	defer discard(tmp)
+	if _, err := io.Copy(tmp, in); err != nil {
+		return "", "", fmt.Errorf("archiving %s: %w", src, err)
+	}
+	if why := changedSince(in, src, before); why != "" {
+		return "", "", fmt.Errorf("archiving %s: %s while it was read; let the build finish, then run the deploy again", src, why)
+	}
+	return sum, dst, commit(tmp, dst, src)
+}
+
+// changedSince says how the open file (at path) differs from before, "" if
+// it does not: a rebuild writes a new file at the path, or rewrites it.
+func changedSince(f *os.File, path string, before fs.FileInfo) string {
+	open, err := f.Stat()
+	if err != nil {
+		return "it could no longer be read"
+	}
+	now, err := os.Stat(path)
+	switch {
+	case err != nil || !os.SameFile(before, now):
+		return "a new file was written in its place"
+	case open.Size() != before.Size() || !open.ModTime().Equal(before.ModTime()):
+		return "it was written again"
+	}
+	return ""
+}
+
+// tempFile is a new file in the archive folder, for a copy to be renamed
+// into place.
+func (j *Journal) tempFile() (*os.File, error) {
+	if err := os.MkdirAll(j.ArchiveDir(), 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the EXE archive %s: %w; set WCDEPLOY_STATE_DIR to a folder wcdeploy may write to", j.ArchiveDir(), err)
+	}
+	tmp, err := os.CreateTemp(j.ArchiveDir(), ".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("archiving the EXE: %w", err)
+	}
+	return tmp, nil
+}
+
+// discard removes a temporary copy that was not committed (after commit
+// renamed it, there is nothing left to remove).
+func discard(tmp *os.File) {
+	tmp.Close()
+	os.Remove(tmp.Name())
+}
+
+// commit makes the written copy tmp the archived build dst: on disk first,
+// then renamed into place, so a reader never sees half a file.
+func commit(tmp *os.File, dst, src string) error {
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("archiving %s: %w", src, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("archiving %s: %w", src, err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		// Windows refuses to rename over a file another run just stored.
+		if _, serr := os.Stat(dst); serr != nil {
+			return fmt.Errorf("archiving %s: %w", src, err)
+		}
+		os.Remove(tmp.Name())
+	}
+	return nil
 }
 
 // touch marks an archived build as recently used, past Prune's grace.
@@ -83,34 +176,25 @@ func touch(p string) {
 	_ = os.Chtimes(p, now, now)
 }
 
-// store copies src into the archive; want, when set, is the SHA-256 the
-// copy must have.
+// store copies src into the archive, hashing it on the way; the copy must
+// have the SHA-256 want.
 func (j *Journal) store(src, want string) (string, string, error) {
-	if err := os.MkdirAll(j.ArchiveDir(), 0o700); err != nil {
-		return "", "", fmt.Errorf("cannot create the EXE archive %s: %w; set WCDEPLOY_STATE_DIR to a folder wcdeploy may write to", j.ArchiveDir(), err)
-	}
 	in, err := os.Open(src)
 	if err != nil {
 		return "", "", fmt.Errorf("archiving the EXE: %w", err)
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(j.ArchiveDir(), ".tmp-*")
+	tmp, err := j.tempFile()
 	if err != nil {
-		return "", "", fmt.Errorf("archiving the EXE: %w", err)
+		return "", "", err
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer discard(tmp)
 	h := sha256.New()
 	if _, err := io.Copy(io.MultiWriter(tmp, h), in); err != nil {
 		return "", "", fmt.Errorf("archiving %s: %w", src, err)
 	}
 	got := hex.EncodeToString(h.Sum(nil))
-	if want != "" && got != want {
+	if got != want {
 		return "", "", fmt.Errorf("archiving %s: its SHA-256 is now %s, not %s: the file changed during the deploy; rebuild and deploy again", src, got[:12], want[:12])
 	}
 	dst, _ := j.ArchivePath(got)
@@ -118,21 +202,7 @@ func (j *Journal) store(src, want string) (string, string, error) {
 		touch(dst)
 		return got, dst, nil
 	}
-	if err := tmp.Sync(); err != nil {
-		return "", "", fmt.Errorf("archiving %s: %w", src, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", "", fmt.Errorf("archiving %s: %w", src, err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		// Windows refuses to rename over a file another run just stored.
-		if _, serr := os.Stat(dst); serr != nil {
-			return "", "", fmt.Errorf("archiving %s: %w", src, err)
-		}
-		os.Remove(tmp.Name())
-	}
-	committed = true
-	return got, dst, nil
+	return got, dst, commit(tmp, dst, src)
 }
 
 // Prune keeps the last keep distinct builds of every project and profile (by the runs

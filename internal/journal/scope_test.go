@@ -573,3 +573,34 @@ func TestPrunePerProject(t *testing.T) {
 		}
 	}
 }
+
+// A build rewritten while it was archived is told apart from the one that
+// was hashed: a new file at the path, or the same file written again.
+func TestChangedSince(t *testing.T) {
+	p, _ := writeExe(t, t.TempDir(), "build-1")
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	before, _ := f.Stat()
+	if why := changedSince(f, p, before); why != "" {
+		t.Fatalf("unchanged file: %q", why)
+	}
+	later := before.ModTime().Add(time.Second)
+	if err := os.Chtimes(p, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if why := changedSince(f, p, before); why != "it was written again" {
+		t.Errorf("rewritten file: %q", why)
+	}
+	if err := os.Rename(p, p+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("MZ new build"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if why := changedSince(f, p, before); why != "a new file was written in its place" {
+		t.Errorf("replaced file: %q", why)
+	}
+}

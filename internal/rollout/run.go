@@ -55,6 +55,9 @@ func (r *runner) run(ctx context.Context) {
 		return
 	}
 	staged, ok := r.stage(ctx, todo)
+	// The uploads are done: the build's hash (and archive copy) is read
+	// now, beside the swaps' waits, rather than beside the uploads.
+	go r.buildSHA()
 	if !ok {
 		return
 	}

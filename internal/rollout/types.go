@@ -89,8 +89,10 @@ type Plan struct {
 	// known, so every server that shows the build's version is deployed
 	// to anyway (or skipped, with SkipSameVersion).
 	Identify func(t Target, r Running) (sha256 string, known bool)
-	// Hash returns the build's SHA-256 when Build.SHA256 is not set yet
-	// (it is computed while the servers are checked). Called at most once.
+	// Hash returns the build's SHA-256 when Build.SHA256 is not set yet:
+	// in the preflight when a server shows the build's version, else in the
+	// background once the uploads are done (so reading a large build never
+	// takes CPU from them). Called at most once.
 	Hash func() (string, error)
 	// SkipSameVersion leaves alone a server that shows the build's version
 	// but runs a build this machine never deployed (by version, as before

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http/httptrace"
 	"os"
@@ -26,6 +27,11 @@ const DefaultProgressTimeout = 60 * time.Second
 // writeChunk bounds one write to the socket: the deadline moves on after
 // every chunk, so a slow upload whose bytes keep moving is never cut.
 const writeChunk = 64 << 10
+
+// copyBuffer is how much of a request body one read takes when the
+// transport copies the body to the connection (its own copy reads 32 KB at
+// a time, and every read of an upload is a file read and a progress report).
+const copyBuffer = 256 << 10
 
 // Phase names the step a request belongs to, for the message of a stalled
 // connection, and gives that step's reply its own allowance.
@@ -313,6 +319,18 @@ func (c *progressConn) Read(b []byte) (int, error) {
 			return n, err
 		}
 	}
+}
+
+// ReadFrom copies a request body to the connection through Write, in
+// pieces of copyBuffer (net/http hands the body to the connection's
+// ReadFrom when there is one).
+func (c *progressConn) ReadFrom(r io.Reader) (int64, error) {
+	return copyTo(c, r)
+}
+
+// copyTo copies r to w (whose ReadFrom calls copyTo) through w's Write.
+func copyTo(w io.Writer, r io.Reader) (int64, error) {
+	return io.CopyBuffer(struct{ io.Writer }{w}, r, make([]byte, copyBuffer))
 }
 
 func (c *progressConn) Write(b []byte) (int, error) {

@@ -40,6 +40,15 @@ type trackedConn struct {
 	once sync.Once
 }
 
+// ReadFrom passes a request body on to the connection's own ReadFrom
+// (progressConn's large copy) instead of the transport's 32 KB one.
+func (c *trackedConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return copyTo(c.Conn, r)
+}
+
 func (c *trackedConn) Close() error {
 	c.once.Do(func() { c.set.forget(c) })
 	return c.Conn.Close()

@@ -93,3 +93,16 @@ func TestRunErrorsInTheUsersTerms(t *testing.T) {
 		t.Errorf("interrupted upload: %q", sr.Error)
 	}
 }
+
+// TestStageOnlySummary: a stage-only run says how many servers hold the
+// staged build and how to swap it in, not "not updated".
+func TestStageOnlySummary(t *testing.T) {
+	f := newFake(testBuild, 2, "1.2.3.4")
+	p := plan(2)
+	p.StageOnly = true
+	rep := Run(context.Background(), p, f, nil)
+	sum := rep.Summary()
+	if !strings.Contains(sum, "0 of 2 servers updated, 2 staged (swap them in with 'wcdeploy swap'); exit 0") || strings.Contains(sum, "not updated") {
+		t.Errorf("summary %q", sum)
+	}
+}

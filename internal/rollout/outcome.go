@@ -201,7 +201,7 @@ func listOrNone(s []string) string {
 
 // Summary says in one line how the run ended.
 func (rep *Report) Summary() string {
-	var updated, current, failed, unhealthy, other int
+	var updated, staged, current, failed, unhealthy, other int
 	for i := range rep.Servers {
 		s := &rep.Servers[i]
 		switch {
@@ -213,12 +213,17 @@ func (rep *Report) Summary() string {
 			updated++
 		case s.UpToDate:
 			current++
+		case rep.StageOnly && s.Staged:
+			staged++
 		default:
 			other++
 		}
 	}
 	var parts []string
 	parts = append(parts, fmt.Sprintf("%d of %d servers updated", updated, len(rep.Servers)))
+	if staged > 0 {
+		parts = append(parts, fmt.Sprintf("%d staged (swap %s in with 'wcdeploy swap')", staged, verb(staged, "it", "them")))
+	}
 	if unhealthy > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s the build but failed its health check", unhealthy, verb(unhealthy, "runs", "run")))
 	}

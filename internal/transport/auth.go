@@ -190,13 +190,18 @@ func IsAuthFailure(err error) bool {
 
 // TLSError is a TLS failure with the setting that fixes it.
 type TLSError struct {
-	Host string
-	Hint string
-	Err  error
+	Host  string
+	Cause string // what went wrong, in the user's terms ("" tells Err)
+	Hint  string
+	Err   error
 }
 
 func (e *TLSError) Error() string {
-	return fmt.Sprintf("TLS connection to %s failed: %v: %s", e.Host, e.Err, e.Hint)
+	cause := e.Cause
+	if cause == "" {
+		cause = strings.TrimPrefix(e.Err.Error(), "x509: ")
+	}
+	return fmt.Sprintf("TLS connection to %s failed: %s: %s", e.Host, cause, e.Hint)
 }
 
 func (e *TLSError) Unwrap() error { return e.Err }
@@ -604,17 +609,53 @@ func (t *authTransport) explain(err error) error {
 	}
 	switch {
 	case errors.As(err, &host):
-		return &TLSError{Host: t.host, Err: err, Hint: "the certificate is not issued for this name: use a host name the certificate names in the server URL, or fix the certificate; ca_file does not help here"}
+		return &TLSError{Host: t.host, Err: err, Cause: hostCause(host),
+			Hint: "use a host name the certificate names in the server URL, or fix the certificate; ca_file does not help here"}
 	case errors.As(err, &unknown):
-		return &TLSError{Host: t.host, Err: err, Hint: fix}
+		return &TLSError{Host: t.host, Err: err, Cause: "the certificate is signed by an authority this machine does not trust" + issuer(unknown.Cert), Hint: fix}
 	case errors.As(err, &invalid):
 		return &TLSError{Host: t.host, Err: err, Hint: "renew or fix the server's certificate; for a private CA set ca_file to its PEM file"}
 	case errors.As(err, &verify):
 		return &TLSError{Host: t.host, Err: err, Hint: fix}
 	case errors.As(err, &record):
-		return &TLSError{Host: t.host, Err: err, Hint: "the server did not answer with TLS: is this port plain http://?"}
+		return &TLSError{Host: t.host, Err: err, Cause: "the server answered in plain HTTP, not TLS",
+			Hint: "use http:// in the server URL, or the port that serves https"}
 	}
 	return err
+}
+
+// hostCause names the names a certificate is issued for.
+func hostCause(e x509.HostnameError) string {
+	if e.Certificate == nil {
+		return "the certificate is not issued for " + e.Host
+	}
+	names := e.Certificate.DNSNames
+	for _, ip := range e.Certificate.IPAddresses {
+		names = append(names, ip.String())
+	}
+	if len(names) == 0 {
+		return "the certificate is not issued for " + e.Host + " (it names no host)"
+	}
+	const most = 4
+	if len(names) > most {
+		names = append(names[:most:most], fmt.Sprintf("%d more", len(names)-most))
+	}
+	return fmt.Sprintf("the certificate is issued for %s, not %s", strings.Join(names, ", "), e.Host)
+}
+
+// issuer is " (issuer NAME)" for a certificate's issuer, or "".
+func issuer(c *x509.Certificate) string {
+	if c == nil {
+		return ""
+	}
+	name := c.Issuer.CommonName
+	if name == "" && len(c.Issuer.Organization) > 0 {
+		name = c.Issuer.Organization[0]
+	}
+	if name == "" {
+		return ""
+	}
+	return " (issuer " + name + ")"
 }
 
 func closeBody(req *http.Request) {

@@ -313,7 +313,7 @@ func TestTLS(t *testing.T) {
 	c := mustNew(t, s.srv.URL, Options{User: "u", Password: pw})
 	_, _, err := do(t, c, "GET", s.srv.URL+"/x.wc", nil)
 	var te *TLSError
-	if !errors.As(err, &te) || !strings.Contains(err.Error(), "ca_file") {
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "ca_file") || !strings.Contains(err.Error(), "signed by an authority this machine does not trust") {
 		t.Fatalf("self-signed without ca_file: %v", err)
 	}
 	t.Log(err)
@@ -345,8 +345,17 @@ func TestTLS(t *testing.T) {
 	plain := (&iis{}).start(t, false)
 	httpsURL := strings.Replace(plain.srv.URL, "http://", "https://", 1)
 	c = mustNew(t, httpsURL, Options{})
-	if _, _, err := do(t, c, "GET", httpsURL+"/x.wc", nil); !errors.As(err, &te) || !strings.Contains(err.Error(), "plain http") {
+	if _, _, err := do(t, c, "GET", httpsURL+"/x.wc", nil); !errors.As(err, &te) || !strings.Contains(err.Error(), "answered in plain HTTP, not TLS") ||
+		!strings.Contains(err.Error(), "use http://") || strings.Contains(err.Error(), "first record") {
 		t.Errorf("https to http port: %v", err)
+	}
+
+	// A name the certificate does not name: the names it has are told.
+	byIP := strings.Replace(s.srv.URL, "127.0.0.1", "localhost", 1)
+	c = mustNew(t, byIP, Options{CAFile: writeCA(t, s.srv)})
+	_, _, err = do(t, c, "GET", byIP+"/x.wc", nil)
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "the certificate is issued for ") || !strings.Contains(err.Error(), "not localhost") {
+		t.Errorf("wrong name: %v", err)
 	}
 }
 

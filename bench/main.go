@@ -55,6 +55,7 @@ func main() {
 	swapDelay := flag.Duration("swap-delay", 3*time.Second, "emulated swap delay in the rollout benchmark")
 	lbRate := flag.Int("lb-rate", 50, "user requests a second through HAProxy in the zero-downtime benchmark")
 	only := flag.String("only", "", "run only these benchmarks (comma list: throughput,memory,ntlm,rollout,zerodowntime)")
+	outFile := flag.String("out", "", "also write the results table to this file (docs/bench-results.txt is the one the docs show)")
 	flag.Parse()
 
 	work, err := os.MkdirTemp("", "wcdeploy-bench-")
@@ -84,8 +85,9 @@ func main() {
 		results = append(results, benchZeroDowntime(work, *swapDelay, *lbRate)...)
 	}
 
-	fmt.Printf("\nmachine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
-	fmt.Printf("%-56s %-40s %-10s %s\n", "benchmark", "measured", "target", "met")
+	var table strings.Builder
+	fmt.Fprintf(&table, "machine: %s/%s, %d CPUs, %s; %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.Version())
+	fmt.Fprintf(&table, "%-56s %-40s %-10s %s\n", "benchmark", "measured", "target", "met")
 	failed := false
 	for _, r := range results {
 		met := "yes"
@@ -93,7 +95,12 @@ func main() {
 			met = "NO"
 			failed = true
 		}
-		fmt.Printf("%-56s %-40s %-10s %s\n", r.name, r.value, r.target, met)
+		fmt.Fprintf(&table, "%-56s %-40s %-10s %s\n", r.name, r.value, r.target, met)
+	}
+	fmt.Printf("\n%s", table.String())
+	if *outFile != "" {
+		head := fmt.Sprintf("# go run ./bench %s, %s\n", strings.Join(os.Args[1:], " "), time.Now().UTC().Format("2006-01-02 15:04 MST"))
+		check(os.WriteFile(*outFile, []byte(head+table.String()), 0o644))
 	}
 	if failed {
 		os.Exit(1)

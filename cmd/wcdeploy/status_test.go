@@ -73,6 +73,15 @@ func TestStatusCurrentBehindUnreachable(t *testing.T) {
 		}
 	})
 
+	t.Run("refused login", func(t *testing.T) {
+		bad := newEnv(t)
+		bad["WCDEPLOY_PASSWORD"] = "not-the-password"
+		r := f.run(t, bad, "status", "--server", "web01", "--json")
+		if r.code != 3 || !strings.Contains(r.out, `"state": "login-failed"`) || strings.Contains(r.out, "not-the-password") {
+			t.Errorf("exit %d, want 3 and state login-failed\n%s%s", r.code, r.out, r.errOut)
+		}
+	})
+
 	t.Run("all current", func(t *testing.T) {
 		r := f.run(t, e, "status", "--server", "web01,web02", "--json")
 		// web02 is behind but reachable: that is no error.

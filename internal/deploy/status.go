@@ -16,12 +16,13 @@ import (
 
 // States of a server beside the local EXE.
 const (
-	StateCurrent     = "current"     // runs the local EXE's version
-	StateBehind      = "behind"      // runs an older version
-	StateAhead       = "ahead"       // runs a newer version than the local EXE
-	StateDiffers     = "differs"     // runs another version that does not compare as numbers
-	StateUnreachable = "unreachable" // its status page could not be read
-	StateUnknown     = "unknown"     // there is no local EXE to compare with
+	StateCurrent     = "current"      // runs the local EXE's version
+	StateBehind      = "behind"       // runs an older version
+	StateAhead       = "ahead"        // runs a newer version than the local EXE
+	StateDiffers     = "differs"      // runs another version that does not compare as numbers
+	StateUnreachable = "unreachable"  // its status page could not be read
+	StateLoginFailed = "login-failed" // its status page needs a login that was refused or could not be made
+	StateUnknown     = "unknown"      // there is no local EXE to compare with
 )
 
 // StatusReport is what 'wcdeploy status' shows (and prints with --json).
@@ -88,6 +89,9 @@ func serverStatus(ctx context.Context, p config.Profile, s config.Server, client
 	switch {
 	case err != nil:
 		out.State, out.Error, out.code = StateUnreachable, err.Error(), exitcode.Of(err)
+		if out.code == exitcode.Auth {
+			out.State = StateLoginFailed
+		}
 		if out.code == exitcode.Unexpected {
 			out.code = exitcode.Upload
 		}

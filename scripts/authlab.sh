@@ -51,16 +51,32 @@ need() {
 	fi
 }
 
-# free_port prints a TCP port on 127.0.0.1 that nothing listens on.
+# free_port prints a TCP port on 127.0.0.1 that nothing listens on and
+# that this run has not handed out before (TAKEN, a file: free_port runs in
+# a subshell).
 free_port() {
 	local p
 	while :; do
 		p=$((20000 + RANDOM % 40000))
+		grep -qx "$p" "$TAKEN" 2>/dev/null && continue
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p" >>"$TAKEN"
 			echo "$p"
 			return
 		fi
 	done
+}
+
+# wait_listen PID PORT: waits until PORT listens; fails early when the
+# process PID is gone (it could not bind, or its configuration is wrong).
+wait_listen() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
 }
 
 wait_port() {
@@ -226,11 +242,34 @@ start_apache() {
 	fi
 	KRB5_CONFIG=$DIR/krb5.conf KRB5_KTNAME=$DIR/http.keytab NTLM_USER_FILE=$DIR/ntlm_users KRB5RCACHETYPE=none \
 		"$APACHE" -f "$DIR/httpd.conf" -DFOREGROUND >>"$DIR/error.log" 2>&1 &
-	echo $! >"$DIR/httpd.pid.started"
+	local pid=$!
+	echo "$pid" >"$DIR/httpd.pid.started"
 	local p
 	for p in "$PORT_KERBEROS" "$PORT_WINDOWS" "$PORT_NTLM" "$PORT_BOTH" "$PORT_CLOSE3" "$PORT_NOBIND" "$INNER_PORT"; do
-		wait_port "$p" || die "Apache did not listen on 127.0.0.1:$p (see $DIR/error.log)"
+		wait_listen "$pid" "$p" || return 1
 	done
+}
+
+# apache_ports picks Apache's ports.
+apache_ports() {
+	PORT_KERBEROS=$(free_port) PORT_WINDOWS=$(free_port) PORT_NTLM=$(free_port) PORT_BOTH=$(free_port)
+	PORT_CLOSE3=$(free_port) PORT_NOBIND=$(free_port) INNER_PORT=$(free_port)
+}
+
+# run_apache starts Apache on free ports; when another process took one of
+# them between the pick and the bind, it tries again on new ones.
+run_apache() {
+	local attempt
+	for attempt in 1 2 3; do
+		apache_ports
+		write_apache
+		start_apache && return 0
+		stop_pids "$DIR/httpd.pid.started"
+		grep -q "Address already in use" "$DIR/error.log" ||
+			die "Apache did not start (see $DIR/error.log)"
+		echo "authlab: a port was taken before Apache bound it; trying new ports (attempt $attempt)" >&2
+	done
+	die "Apache did not listen: its ports were taken three times (see $DIR/error.log)"
 }
 
 cmd_start() {
@@ -239,15 +278,15 @@ cmd_start() {
 	[[ -z $(ls -A "$DIR") ]] || die "$DIR is not empty"
 	DIR=$(cd "$DIR" && pwd)
 	PASSWORD=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+	TAKEN=$DIR/ports.taken
 	KDC_PORT=${AUTHLAB_KDC_PORT:-$(free_port)}
-	PORT_KERBEROS=$(free_port) PORT_WINDOWS=$(free_port) PORT_NTLM=$(free_port) PORT_BOTH=$(free_port)
-	PORT_CLOSE3=$(free_port) PORT_NOBIND=$(free_port) INNER_PORT=$(free_port)
-	trap 'cmd_stop >/dev/null 2>&1 || true' ERR
+	# Whatever stops the start half way (die exits, which no ERR trap sees)
+	# stops what it started.
+	trap 'cmd_stop >/dev/null 2>&1 || true' EXIT
 	write_krb5
 	start_kdc
-	write_apache
-	start_apache
-	trap - ERR
+	run_apache
+	trap - EXIT
 	umask 077
 	cat >"$DIR/env" <<EOF
 AUTHLAB_DIR=$DIR

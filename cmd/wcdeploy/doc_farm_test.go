@@ -43,6 +43,7 @@ func docTests() []docTest {
 		{path: "docs/emulator.md", project: "Orders"},
 		{path: "docs/rollouts.md", project: "Shop", setup: shopFarm},
 		{path: "docs/troubleshooting.md", project: "App", setup: windowsLogin},
+		{path: "docs/authentication.md", project: "App", setup: kerberosLab},
 	}
 }
 
@@ -183,7 +184,7 @@ func (w *walk) inject(t *testing.T, spec string) {
 }
 
 var (
-	reLoopback    = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+	reLoopback    = regexp.MustCompile(`\b(?:127\.0\.0\.1|localhost):\d+\b`)
 	reRequestTime = regexp.MustCompile(`(?m)^(request .* B received, )[0-9.]+(?:µs|ms|s),`)
 	reReceived    = regexp.MustCompile(`\b\d+ B received\b`)
 	reServerLine  = regexp.MustCompile(`^\[\d+/\d+\] `)
@@ -201,6 +202,9 @@ func (w *walk) docNames(s string) string {
 	doc := map[string]string{}
 	for d, r := range w.addrs {
 		doc[r] = d
+	}
+	for _, a := range w.aliases {
+		s = strings.ReplaceAll(s, a[1], a[0])
 	}
 	s = reLoopback.ReplaceAllStringFunc(s, func(a string) string {
 		if d, ok := doc[a]; ok {

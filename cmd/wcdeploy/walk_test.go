@@ -82,9 +82,10 @@ type walk struct {
 	project  string                      // the project folder as the docs write it
 	farm     map[string]*emulator.Server // by the name the docs give them
 
-	mu     sync.Mutex
-	addrs  map[string]string // the emulators' real addresses by the docs' ones
-	runIDs map[string]string // the docs' run ids by the real ones
+	mu      sync.Mutex
+	addrs   map[string]string // the emulators' real addresses by the docs' ones
+	runIDs  map[string]string // the docs' run ids by the real ones
+	aliases [][2]string       // other real paths: {as the docs write it, real}
 }
 
 func newWalk(t *testing.T) *walk { return newWalkIn(t, "Orders") }
@@ -216,6 +217,9 @@ func (w *walk) toReal(s string) string {
 	s = reLoopback.ReplaceAllStringFunc(s, func(a string) string { return cmp.Or(w.addrs[a], a) })
 	for real, doc := range w.runIDs {
 		s = strings.ReplaceAll(s, doc, real)
+	}
+	for _, a := range w.aliases {
+		s = strings.ReplaceAll(s, a[0], a[1])
 	}
 	return s
 }

@@ -75,8 +75,9 @@ type ciReport struct {
 // TestDocCIRecipes runs every jq recipe of docs/ci.md with the real jq on
 // the reports of real 'wcdeploy deploy --json' runs, on docs/rollouts.md's
 // farm and wcdeploy.yaml: a partial rollout (web3's EXE locked), a canary
-// that fails (the others are left out), and a swap whose reply is lost
-// while the server had not started it (nobody can tell).
+// that fails (the others are left out), and a swap request that gets no
+// reply within timeouts.swap (nobody can tell whether it will be carried
+// out).
 func TestDocCIRecipes(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("the recipes are sh command lines")
@@ -92,7 +93,7 @@ func TestDocCIRecipes(t *testing.T) {
 	config := docFile(t, "docs/rollouts.md", "wcdeploy.yaml")
 	for _, sc := range []struct {
 		name                    string
-		fault                   func(w *walk)
+		fault                   func(t *testing.T, w *walk)
 		args                    []string
 		exit                    int
 		behind, halted, unknown []string
@@ -100,23 +101,26 @@ func TestDocCIRecipes(t *testing.T) {
 		errorHas, notSwappedHas string
 	}{
 		{name: "partial", exit: 7,
-			fault:  func(w *walk) { w.inject(t, "web3 swap-copy once") },
+			fault:  func(t *testing.T, w *walk) { w.inject(t, "web3 swap-copy once") },
 			behind: []string{"web3"}, failedWithAnError: []string{"web3"}, errorHas: "Unable to copy Update Exe file"},
 		{name: "canary fails", exit: 5,
-			fault:  func(w *walk) { w.inject(t, "web1 swap-copy once") },
+			fault:  func(t *testing.T, w *walk) { w.inject(t, "web1 swap-copy once") },
 			behind: []string{"web1", "web2", "web3"}, failedWithAnError: []string{"web1"}, errorHas: "Unable to copy Update Exe file",
 			halted: []string{"web2", "web3"}, notSwappedHas: "canary web1"},
 		{name: "unknown", exit: 7, args: []string{"--swap-timeout", "300ms"},
-			fault: func(w *walk) {
-				w.farm["web2"].Inject(emulator.Fault{Kind: emulator.FaultDelay, Action: "swap", Delay: 1200 * time.Millisecond, Times: 1})
+			fault: func(t *testing.T, w *walk) {
+				// The swap request waits until the client gives up on it
+				// (or the test ends), so it is never carried out.
+				w.farm["web2"].Inject(emulator.Fault{Kind: emulator.FaultDelay, Action: "swap", Delay: time.Minute, Times: 1})
 			},
 			behind: []string{"web2"}, unknown: []string{"web2"}, failedWithAnError: []string{"web2"}, errorHas: "what the server runs is unknown"},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
 			w := newWalkIn(t, "Shop")
 			shopFarm(t, w)
 			w.writeFile(t, "wcdeploy.yaml", config)
-			sc.fault(w)
+			sc.fault(t, w)
 			var out, errOut syncBuffer
 			s := &ui.Streams{In: strings.NewReader(""), Out: &out, Err: &errOut, NoColor: true}
 			args := append([]string{"deploy", "--profile", "prod", "--json"}, sc.args...)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/wcdeploy/wcdeploy/internal/demo"
 	"github.com/wcdeploy/wcdeploy/internal/ui"
+	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 )
 
 // The transcripts in the docs are run by these tests, so what a reader types
@@ -30,7 +32,9 @@ import (
 // holds "$ command" lines, each followed by what it printed (stdout and
 // stderr, in order). The commands of a file run in order in one project
 // folder, against one 'wcdeploy emulate' started by the file's own
-// "$ wcdeploy emulate" line (it runs until the test ends). A block after
+// "$ wcdeploy emulate" line (it runs until the test ends), or against the
+// farm of emulators its docTest starts (doc_farm_test.go, which also
+// describes the markers for failing commands and faults). A block after
 //
 //	<!-- file: PATH -->
 //
@@ -48,10 +52,14 @@ func TestDocTranscripts(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("the transcripts show Unix paths")
 	}
-	for _, doc := range []string{"README.md", "docs/getting-started.md"} {
-		t.Run(doc, func(t *testing.T) {
-			path := filepath.Join("..", "..", filepath.FromSlash(doc))
-			newWalk(t).run(t, path)
+	for _, doc := range docTests() {
+		t.Run(doc.path, func(t *testing.T) {
+			path := filepath.Join("..", "..", filepath.FromSlash(doc.path))
+			w := newWalkIn(t, doc.project)
+			if doc.setup != nil {
+				doc.setup(t, w)
+			}
+			w.run(t, path)
 		})
 	}
 }
@@ -59,22 +67,32 @@ func TestDocTranscripts(t *testing.T) {
 // docAddr is the emulator's address as the docs write it.
 const docAddr = "127.0.0.1:8080"
 
-// docProject is the project folder as the docs write it.
-const docProject = "/home/you/Orders"
+// docHome is the folder the docs' project folders are in.
+const docHome = "/home/you/"
+
+// docStateDir is the state folder as the docs write it: Linux's default.
+const docStateDir = docHome + ".local/state/wcdeploy"
 
 // walk is the state one document's commands share.
 type walk struct {
 	dir      string
 	env      env
 	keyring  *memKeyring
-	password string // of the emulated user, typed at a prompt
+	password string                      // of the emulated user, typed at a prompt
+	project  string                      // the project folder as the docs write it
+	farm     map[string]*emulator.Server // by the name the docs give them
 
-	mu   sync.Mutex
-	addr string // the emulator's real address, once listening
+	mu      sync.Mutex
+	addrs   map[string]string // the emulators' real addresses by the docs' ones
+	runIDs  map[string]string // the docs' run ids by the real ones
+	aliases [][2]string       // other real paths: {as the docs write it, real}
 }
 
-func newWalk(t *testing.T) *walk {
-	dir := filepath.Join(t.TempDir(), "Orders")
+func newWalk(t *testing.T) *walk { return newWalkIn(t, "Orders") }
+
+// newWalkIn is a walk in the project folder the docs call /home/you/name.
+func newWalkIn(t *testing.T, name string) *walk {
+	dir := filepath.Join(t.TempDir(), name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -82,29 +100,33 @@ func newWalk(t *testing.T) *walk {
 		dir:     dir,
 		env:     env{"WCDEPLOY_STATE_DIR": filepath.Join(t.TempDir(), "state"), "HOME": t.TempDir()},
 		keyring: &memKeyring{entries: map[string]string{}},
+		project: docHome + name,
+		farm:    map[string]*emulator.Server{},
+		addrs:   map[string]string{},
+		runIDs:  map[string]string{},
 	}
 }
 
 // block is one marked fenced block: its kind and where its body lies.
 type block struct {
-	kind       string // "transcript", "terminal" or "file"
+	kind       string // "transcript", "file" or "fault" (no body)
 	file       string
-	start, end int // body lines [start, end)
+	opts       transcriptOpts // of a transcript
+	fault      string         // of a fault: "SERVER KIND [once]"
+	start, end int            // body lines [start, end)
 }
 
 func parseBlocks(t *testing.T, lines []string) []block {
 	var blocks []block
 	for i := 0; i < len(lines); i++ {
 		marker := strings.TrimSpace(lines[i])
-		var b block
-		switch {
-		case marker == "<!-- transcript -->":
-			b.kind = "transcript"
-		case marker == "<!-- transcript: terminal -->":
-			b.kind = "terminal"
-		case strings.HasPrefix(marker, "<!-- file: ") && strings.HasSuffix(marker, " -->"):
-			b.kind, b.file = "file", strings.TrimSuffix(strings.TrimPrefix(marker, "<!-- file: "), " -->")
-		default:
+		b, ok := parseMarker(t, i+1, marker)
+		if !ok {
+			continue
+		}
+		if b.kind == "fault" {
+			b.start, b.end = i+1, i+1
+			blocks = append(blocks, b)
 			continue
 		}
 		if i+1 >= len(lines) || !strings.HasPrefix(strings.TrimSpace(lines[i+1]), "```") {
@@ -139,12 +161,16 @@ func (w *walk) run(t *testing.T, path string) {
 		out = append(out, lines[last:b.start]...)
 		body := lines[b.start:b.end]
 		got := body
-		if b.kind == "file" {
+		switch b.kind {
+		case "file":
 			w.writeFile(t, b.file, body)
-		} else {
-			got = w.transcript(t, body, b.kind == "terminal")
+		case "fault":
+			w.inject(t, b.fault)
+		default:
+			var same bool
+			got, same = matchBlock(w.transcript(t, body, b.opts), body, b.opts.parallel)
 			changed = changed || strings.Join(got, "\n") != strings.Join(body, "\n")
-			if !sameText(got, body) {
+			if !same {
 				if !updateDocs() {
 					t.Errorf("%s line %d: the transcript differs from what wcdeploy printed; rewrite with UPDATE_DOCS=1 go test ./cmd/wcdeploy -run TestDocTranscripts\n--- printed\n%s\n--- in the doc\n%s",
 						path, b.start+1, strings.Join(got, "\n"), strings.Join(body, "\n"))
@@ -171,20 +197,6 @@ func updateDocs() bool {
 	return f != nil && f.Value.String() == "true"
 }
 
-// sameText compares two blocks line by line, ignoring how wide the columns
-// of a table came out (a timing one digit longer widens one).
-func sameText(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if strings.Join(strings.Fields(a[i]), " ") != strings.Join(strings.Fields(b[i]), " ") {
-			return false
-		}
-	}
-	return true
-}
-
 func (w *walk) writeFile(t *testing.T, name string, body []string) {
 	p := filepath.Join(w.dir, filepath.FromSlash(name))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -196,19 +208,25 @@ func (w *walk) writeFile(t *testing.T, name string, body []string) {
 	}
 }
 
-// toReal puts the emulator's real address where a doc writes 127.0.0.1:8080.
+// toReal puts the emulators' real addresses where a doc writes theirs
+// (127.0.0.1:8080 for 'wcdeploy emulate'), and the real run ids where it
+// writes the ones it showed.
 func (w *walk) toReal(s string) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.addr == "" {
-		return s
+	s = reLoopback.ReplaceAllStringFunc(s, func(a string) string { return cmp.Or(w.addrs[a], a) })
+	for real, doc := range w.runIDs {
+		s = strings.ReplaceAll(s, doc, real)
 	}
-	return strings.ReplaceAll(s, docAddr, w.addr)
+	for _, a := range w.aliases {
+		s = strings.ReplaceAll(s, a[0], a[1])
+	}
+	return s
 }
 
 // transcript runs the "$ " lines of body and returns the block as the tool
 // prints it.
-func (w *walk) transcript(t *testing.T, body []string, terminal bool) []string {
+func (w *walk) transcript(t *testing.T, body []string, o transcriptOpts) []string {
 	var got []string
 	for _, line := range body {
 		cmdline, ok := strings.CutPrefix(line, "$ ")
@@ -216,7 +234,7 @@ func (w *walk) transcript(t *testing.T, body []string, terminal bool) []string {
 			continue // output of the previous command
 		}
 		got = append(got, line)
-		if printed := w.command(t, cmdline, terminal); printed != "" {
+		if printed := w.command(t, cmdline, o); printed != "" {
 			got = append(got, strings.Split(strings.TrimRight(printed, "\n"), "\n")...)
 		}
 	}
@@ -225,7 +243,7 @@ func (w *walk) transcript(t *testing.T, body []string, terminal bool) []string {
 
 // command runs one command line: "export K=V", or "[K=V ...] wcdeploy ..."
 // with an optional "printf 'text' |" before it.
-func (w *walk) command(t *testing.T, cmdline string, terminal bool) string {
+func (w *walk) command(t *testing.T, cmdline string, o transcriptOpts) string {
 	words := shellWords(t, w.toReal(cmdline))
 	if len(words) == 2 && words[0] == "export" {
 		k, v, _ := strings.Cut(words[1], "=")
@@ -254,15 +272,15 @@ func (w *walk) command(t *testing.T, cmdline string, terminal bool) string {
 	}
 	var printed syncBuffer
 	s := &ui.Streams{In: strings.NewReader(stdin), Out: &printed, Err: &printed, NoColor: true}
-	if terminal {
+	if o.terminal {
 		s.InTTY, s.ErrTTY, s.Dumb = true, true, true
 		s.ReadSecret = func() (string, error) { return w.password, nil }
 	}
 	code := execute(t.Context(), words[1:], w.deps(s, e))
-	if code != 0 {
-		// A doc shows commands that work; a failure shown on purpose
-		// would need its own marker.
-		t.Errorf("%s: exit %d\n%s", cmdline, code, printed.String())
+	if code != o.exit {
+		// A doc shows commands that work, or says with its marker how
+		// one fails.
+		t.Errorf("%s: exit %d, the doc's marker says %d\n%s", cmdline, code, o.exit, printed.String())
 	}
 	return w.normalise(printed.String())
 }
@@ -289,7 +307,7 @@ func (w *walk) emulate(t *testing.T, args []string, e env) string {
 		l, err := net.Listen(network, "127.0.0.1:0")
 		if err == nil {
 			w.mu.Lock()
-			w.addr = l.Addr().String()
+			w.addrs[docAddr] = l.Addr().String()
 			w.mu.Unlock()
 		}
 		return l, err
@@ -324,43 +342,48 @@ var (
 	reCellGap  = regexp.MustCompile(`\s{2,}`)
 	reHeader   = regexp.MustCompile(`^[A-Z][A-Z]+(  +[A-Z][A-Z ]*)+$`)
 	reEmulator = regexp.MustCompile(`wcemulator-\d+`)
-	reUpload   = regexp.MustCompile(`: upload \d+% \(`)
+	reUpload   = regexp.MustCompile(`^(\[\d+/\d+\] ).*: upload \d+% \(`)
 )
 
 // normalise writes what varies from run to run the way the docs show it
 // once: the address, the folders, run ids, dates, timings, and the upload
 // progress lines (which come at a rate, not a count).
 func (w *walk) normalise(s string) string {
-	w.mu.Lock()
-	addr := w.addr
-	w.mu.Unlock()
-	if addr != "" {
-		s = strings.ReplaceAll(s, addr, docAddr)
-	}
-	s = strings.ReplaceAll(s, w.dir, docProject)
+	s = w.docNames(s)
+	s = strings.ReplaceAll(s, w.dir, w.project)
+	s = strings.ReplaceAll(s, w.env["WCDEPLOY_STATE_DIR"], docStateDir)
+	s = strings.ReplaceAll(s, w.env["HOME"], strings.TrimSuffix(docHome, "/"))
 	s = strings.ReplaceAll(s, os.TempDir()+string(filepath.Separator), "/tmp/")
 	s = reEmulator.ReplaceAllString(s, "wcemulator-2718281828")
-	s = reRunID.ReplaceAllString(s, "20261126T015904Z-f3ab6e")
 	s = reDate.ReplaceAllString(s, "11/26/2026 1:59:04 AM")
 	s = reDateTime.ReplaceAllString(s, "2026-11-26 01:59:04")
+	s = reRequestTime.ReplaceAllString(s, "${1}1ms,")
 	s = reSeconds.ReplaceAllString(s, "1.1s")
-	var b strings.Builder
+	// Each server's upload lines: "..." where they start, then its last.
 	lines := strings.Split(s, "\n")
-	for i := 0; i < len(lines); i++ {
-		if reUpload.MatchString(lines[i]) {
-			j := i
-			for j+1 < len(lines) && reUpload.MatchString(lines[j+1]) {
-				j++
-			}
-			b.WriteString("...\n")
-			i = j
-		}
-		b.WriteString(lines[i])
-		if i < len(lines)-1 {
-			b.WriteByte('\n')
+	last := map[string]int{}
+	for i, line := range lines {
+		if m := reUpload.FindStringSubmatch(line); m != nil {
+			last[m[1]] = i
 		}
 	}
-	return realign(b.String())
+	var out []string
+	started := map[string]bool{}
+	for i, line := range lines {
+		m := reUpload.FindStringSubmatch(line)
+		if m == nil {
+			out = append(out, line)
+			continue
+		}
+		if !started[m[1]] {
+			started[m[1]] = true
+			out = append(out, "...")
+		}
+		if last[m[1]] == i {
+			out = append(out, line)
+		}
+	}
+	return realign(strings.Join(out, "\n"))
 }
 
 // realign lines up the columns of each table again, since the address and
@@ -473,7 +496,7 @@ func TestDemoTipsWork(t *testing.T) {
 		t.Fatalf("the tips start no emulator: %q", body)
 	}
 	w := newWalk(t)
-	got := w.transcript(t, body, false)
+	got := w.transcript(t, body, transcriptOpts{})
 	if text := strings.Join(got, "\n"); !strings.Contains(text, "1 of 1 servers updated; exit 0") || !strings.Contains(text, "1.2.0.0") {
 		t.Errorf("the tips did not deploy:\n%s", text)
 	}

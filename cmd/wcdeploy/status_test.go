@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/wcdeploy/wcdeploy/pkg/emulator"
 )
 
 func TestStatusCurrentBehindUnreachable(t *testing.T) {
@@ -89,4 +91,28 @@ func TestStatusCurrentBehindUnreachable(t *testing.T) {
 			t.Errorf("exit %d\n%s%s", r.code, r.out, r.errOut)
 		}
 	})
+}
+
+// TestPreflightRefusalKeepsVersion: a server that the size check stops in
+// preflight had its status page read; the report shows what it runs (and,
+// since nothing changed, runs after), not "-" and "?".
+func TestPreflightRefusalKeepsVersion(t *testing.T) {
+	f := startFleet(t, 1, "parallel: 1", func(_ int, c *emulator.Config) { c.MaxRequestBytes = 1 << 20 })
+	r := f.run(t, newEnv(t), "deploy", "--json")
+	if r.code != 4 {
+		t.Fatalf("exit %d, want 4\n%s%s", r.code, r.out, r.errOut)
+	}
+	var doc struct {
+		Servers []struct {
+			VersionBefore string `json:"version_before"`
+			VersionAfter  string `json:"version_after"`
+			Staged        bool   `json:"staged"`
+		} `json:"servers"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil || len(doc.Servers) != 1 {
+		t.Fatalf("report: %v\n%s", err, r.out)
+	}
+	if s := doc.Servers[0]; s.VersionBefore != oldVersion || s.VersionAfter != oldVersion || s.Staged {
+		t.Errorf("server %+v, want %s before and after, not staged", s, oldVersion)
+	}
 }

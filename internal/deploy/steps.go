@@ -150,12 +150,12 @@ func (s *Steps) Preflight(ctx context.Context, t rollout.Target) (rollout.Runnin
 	if err != nil {
 		return rollout.Running{}, named(t, preflightCode(err))
 	}
+	run := rollout.Running{Version: st.Version, Date: st.Date, ExeFile: st.ExeFile}
 	ctx, cancel := context.WithTimeout(ctx, s.o.StatusTimeout)
 	defer cancel()
 	if err := s.probeLimit(ctx, c, t); err != nil {
-		return rollout.Running{}, named(t, preflightCode(err))
+		return run, named(t, preflightCode(err))
 	}
-	run := rollout.Running{Version: st.Version, Date: st.Date, ExeFile: st.ExeFile}
 	s.remember(t, run)
 	return run, nil
 }

@@ -3,6 +3,7 @@
 package output
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -32,9 +33,10 @@ type Table struct {
 func (t *Table) Add(cells ...string) { t.Rows = append(t.Rows, cells) }
 
 // Write renders the table. A cell's tabs and newlines become spaces so a
-// row stays one line.
+// row stays one line; no line ends in blanks.
 func (t *Table) Write(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	write := func(cells []string) {
 		clean := make([]string, len(cells))
 		for i, c := range cells {
@@ -51,5 +53,21 @@ func (t *Table) Write(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing the table: %w", err)
 	}
+	if _, err := io.WriteString(w, TrimLines(buf.String())); err != nil {
+		return fmt.Errorf("writing the table: %w", err)
+	}
 	return nil
+}
+
+// TrimLines drops the blanks at the end of every line: tabwriter pads the
+// last cell too, and trailing blanks only confuse diffs and terminals.
+func TrimLines(s string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(s, "\n") {
+		b.WriteString(strings.TrimRight(strings.TrimSuffix(line, "\n"), " "))
+		if strings.HasSuffix(line, "\n") {
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }

@@ -106,3 +106,18 @@ func TestStageOnlySummary(t *testing.T) {
 		t.Errorf("summary %q", sum)
 	}
 }
+
+// TestFailedCanaryNamesTheStagedServers: when the canary's swap fails, the
+// others hold the staged build; the run's error says so and how to go on.
+func TestFailedCanaryNamesTheStagedServers(t *testing.T) {
+	f := newFake(testBuild, 3, "1.2.3.4")
+	f.failOn("web01", PhaseSwap, exitcode.New(exitcode.Swap, fmt.Errorf("web01: the server could not swap in the new EXE")))
+	rep := Run(context.Background(), plan(3), f, nil)
+	if rep.ExitCode != int(exitcode.Swap) {
+		t.Fatalf("exit %d", rep.ExitCode)
+	}
+	msg := rep.ErrFor("20261201T120000Z-abc123").Error()
+	if !strings.Contains(msg, "web02, web03 hold the staged build, not swapped in") || !strings.Contains(msg, "'wcdeploy deploy --resume 20261201T120000Z-abc123'") {
+		t.Errorf("error %q", msg)
+	}
+}

@@ -116,7 +116,10 @@ func (rep *Report) ErrFor(runID string) error {
 	}
 	if err := rep.serverErr(); err != nil {
 		if len(failed) > 1 {
-			return exitcode.Errorf(code, "%w (and %s, see the report)", err, plural(len(failed)-1, "more server")+" failed")
+			err = fmt.Errorf("%w (and %s, see the report)", err, plural(len(failed)-1, "more server")+" failed")
+		}
+		if waiting := rep.stagedWaiting(); len(waiting) > 0 && !rep.StageOnly {
+			err = fmt.Errorf("%w; %s %s the staged build, not swapped in: fix the cause, then run %s", err, strings.Join(waiting, ", "), verb(len(waiting), "holds", "hold"), resume)
 		}
 		return exitcode.New(code, err)
 	}
@@ -139,6 +142,18 @@ func (rep *Report) ErrServer() string {
 		}
 	}
 	return ""
+}
+
+// stagedWaiting names the servers that hold the staged build without a
+// failure of their own: the rollout halted before their swap.
+func (rep *Report) stagedWaiting() []string {
+	var names []string
+	for i := range rep.Servers {
+		if s := &rep.Servers[i]; s.Staged && !s.Swapped && s.Error == "" && !s.Verified {
+			names = append(names, s.Name)
+		}
+	}
+	return names
 }
 
 // serverErr is the first server error that carries the run's exit code.
@@ -315,16 +330,6 @@ func Cause(name, msg string) string {
 		}
 	}
 	return strings.TrimSpace(msg[:cut])
-}
-
-// stepCause is Cause for an observer's line, which keeps the server's name
-// when the message starts with it.
-func stepCause(name, msg string) string {
-	c := Cause(name, msg)
-	if strings.HasPrefix(msg, name+": ") && !strings.HasPrefix(c, name) {
-		return name + ": " + c
-	}
-	return c
 }
 
 // adviceVerbs start the advice that follows a cause ("…: check the user").

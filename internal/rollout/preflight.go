@@ -41,12 +41,15 @@ func (r *runner) preflightOne(ctx context.Context, i int) {
 	t0 := time.Now()
 	run, err := r.steps.Preflight(ctx, t)
 	sr.DurationMS += time.Since(t0).Milliseconds()
+	if run.Version != "" {
+		// Nothing was changed, so what the page showed is also what runs after.
+		sr.VersionBefore, sr.VersionAfter = run.Version, run.Version
+		sr.before = run
+	}
 	if err != nil {
 		r.setError(ctx, i, sr, PhasePreflight, err)
 		return
 	}
-	sr.VersionBefore, sr.VersionAfter = run.Version, run.Version
-	sr.before = run
 	if !r.p.Force && run.Version != "" && run.Version == r.p.Build.Version {
 		r.sameVersion(i, sr, run)
 	}
@@ -126,7 +129,9 @@ func (r *runner) planOnly(todo []int) {
 	groups := r.groups(todo)
 	for gi, g := range groups {
 		for _, i := range g {
-			r.skip(i, fmt.Sprintf("dry run: would stage, then swap in %s", r.groupLabel(gi, len(groups))))
+			would := fmt.Sprintf("would stage, then swap in %s", r.groupLabel(gi, len(groups)))
+			r.rep.Servers[i].Skipped = "dry run: " + would
+			r.obs.Step(i, r.target(i), PhasePlanned, would)
 		}
 	}
 }

@@ -167,7 +167,7 @@ func (r *runner) recordError(ctx context.Context, i int, sr *ServerReport, ph Ph
 	sr.Error = err.Error()
 	sr.ExitCode = int(exitcode.Of(err))
 	sr.failedIn = ph
-	r.obs.Step(i, r.target(i), PhaseFailed, fmt.Sprintf("%s: %s", ph, stepCause(sr.Name, sr.Error)))
+	r.obs.Step(i, r.target(i), PhaseFailed, fmt.Sprintf("%s: %s", ph, Cause(sr.Name, sr.Error)))
 	return failure
 }
 

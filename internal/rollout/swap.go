@@ -213,7 +213,7 @@ func (r *runner) swapVerify(ctx, gctx context.Context, i int, sr *ServerReport, 
 	t := r.target(i)
 	fail := func(ph Phase, err error) (string, bool) {
 		sr.err, sr.Error, sr.ExitCode, sr.failedIn = err, err.Error(), int(exitcode.Of(err)), ph
-		r.obs.Step(i, t, PhaseFailed, fmt.Sprintf("%s: %s", ph, stepCause(sr.Name, sr.Error)))
+		r.obs.Step(i, t, PhaseFailed, fmt.Sprintf("%s: %s", ph, Cause(sr.Name, sr.Error)))
 		return "", true
 	}
 	r.obs.Step(i, t, PhaseSwap, "swapping ("+label+")")

@@ -206,6 +206,8 @@ type Swapped struct {
 // errors should carry an exitcode (internal/exitcode) saying which phase failed.
 type Steps interface {
 	// Preflight authenticates and reads the running version. Changes nothing.
+	// A check that fails after the status page was read (the size limit)
+	// returns what the page showed beside the error.
 	Preflight(ctx context.Context, t Target) (Running, error)
 	// Stage uploads the build; progress is called with the bytes sent so far
 	// (it may go back to 0 when an upload is retried).
@@ -252,6 +254,7 @@ const (
 	PhaseHook      Phase = "hook" // a hook starts (msg: its point) or prints a line (msg: "point: line")
 	PhaseDone      Phase = "done"
 	PhaseSkipped   Phase = "skipped"
+	PhasePlanned   Phase = "planned" // a dry run: what would happen to the server
 	PhaseFailed    Phase = "failed"
 )
 

@@ -155,7 +155,7 @@ func glyph(p rollout.Phase) (string, string) {
 		return "✓", ui.Green
 	case rollout.PhaseFailed:
 		return "✗", ui.Red
-	case rollout.PhaseSkipped:
+	case rollout.PhaseSkipped, rollout.PhasePlanned:
 		return "-", ui.Yellow
 	case "":
 		return "·", ui.Dim
@@ -217,12 +217,12 @@ func (l *liveProgress) visible() (idx []int, summary string) {
 			done++
 		case rollout.PhaseFailed:
 			failed++
-		case rollout.PhaseSkipped:
+		case rollout.PhaseSkipped, rollout.PhasePlanned:
 			skipped++
 		case "":
 			waiting++
 		}
-		active := ln.phase != rollout.PhaseDone && ln.phase != rollout.PhaseSkipped && ln.phase != "" && !(ln.phase == rollout.PhaseStage && ln.msg == "staged")
+		active := ln.phase != rollout.PhaseDone && ln.phase != rollout.PhaseSkipped && ln.phase != rollout.PhasePlanned && ln.phase != "" && !(ln.phase == rollout.PhaseStage && ln.msg == "staged")
 		if active && len(idx) < room {
 			idx = append(idx, i)
 		}

@@ -331,15 +331,7 @@ func rows(rep *rollout.Report, color bool, last func(*rollout.ServerReport) stri
 	if err := tw.Flush(); err != nil {
 		return "", fmt.Errorf("writing the report: %w", err)
 	}
-	var b strings.Builder
-	// tabwriter pads the last cell too; trailing blanks only confuse diffs.
-	for _, line := range strings.SplitAfter(table.String(), "\n") {
-		b.WriteString(strings.TrimRight(strings.TrimSuffix(line, "\n"), " "))
-		if strings.HasSuffix(line, "\n") {
-			b.WriteByte('\n')
-		}
-	}
-	return b.String(), nil
+	return output.TrimLines(table.String()), nil
 }
 
 // mdCell keeps a value inside one Markdown table cell.

@@ -82,6 +82,10 @@ func TestStatusCurrentBehindUnreachable(t *testing.T) {
 		if r.code != 3 || !strings.Contains(r.out, `"state": "login-failed"`) || strings.Contains(r.out, "not-the-password") {
 			t.Errorf("exit %d, want 3 and state login-failed\n%s%s", r.code, r.out, r.errOut)
 		}
+		// The last line names the server once, then its address in the cause.
+		if strings.Count(r.errOut, "web01") != 1 || !strings.Contains(r.errOut, "wcdeploy: web01: 127.0.0.1:") {
+			t.Errorf("stderr:\n%s", r.errOut)
+		}
 	})
 
 	t.Run("all current", func(t *testing.T) {

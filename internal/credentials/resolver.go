@@ -365,6 +365,9 @@ func keychainCause(err error) string {
 
 func (e *KeychainError) Unwrap() error { return e.Err }
 
+// Cause is what went wrong, in the user's terms (keychainCause).
+func (e *KeychainError) Cause() string { return keychainCause(e.Err) }
+
 // call runs one keychain operation under the timeout. A call that never
 // returns leaves its goroutine behind; the process still moves on, which is
 // the point.

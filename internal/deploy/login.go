@@ -186,9 +186,20 @@ func storeFailed(err error, verified string) error {
 	if verified != "" {
 		checked = fmt.Sprintf(" (%s accepted it)", verified)
 	}
-	return exitcode.New(exitcode.Of(err), fmt.Errorf("the password%s could not be saved in the OS keychain for %s: %w; unlock the keychain (on Linux: start a Secret Service, see docs/authentication.md), or skip login and give each deploy the password with %s, --password-file or --password-stdin",
-		checked, ke.Account, ke.Err, credentials.EnvPassword))
+	msg := fmt.Sprintf("the password%s could not be saved in the OS keychain for %s: %s; unlock the keychain (on Linux: start a Secret Service, see docs/authentication.md), or skip login and give each deploy the password with %s, --password-file or --password-stdin",
+		checked, ke.Account, ke.Cause(), credentials.EnvPassword)
+	return exitcode.New(exitcode.Of(err), &storeError{msg: msg, err: err})
 }
+
+// storeError is storeFailed's message; errors.As still finds the
+// KeychainError below it.
+type storeError struct {
+	msg string
+	err error
+}
+
+func (e *storeError) Error() string { return e.msg }
+func (e *storeError) Unwrap() error { return e.err }
 
 // Logout deletes the password of p's user on every host, saying each with
 // logf; hosts with nothing stored are listed, not an error.

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -67,7 +68,7 @@ func Status(ctx context.Context, p config.Profile, local *peversion.Info, client
 func (r *StatusReport) Err() error {
 	for _, s := range r.Servers {
 		if s.Error != "" {
-			return exitcode.Errorf(s.code, "%s: %s", s.Name, s.Error)
+			return exitcode.New(s.code, named(rollout.Target{Name: s.Name}, errors.New(s.Error)))
 		}
 	}
 	return nil

@@ -131,7 +131,7 @@ func (e *AuthError) Error() string {
 func (e *AuthError) message() string {
 	switch e.Failure {
 	case FailRefused:
-		msg := fmt.Sprintf("%s refused the login of %q (%s, HTTP 401): check the user name (DOMAIN\\user or user@domain) and the password, and that the account is listed in AdminAccount in the application's web.config; wcdeploy does not send the refused password again in this run, so the account is not locked out",
+		msg := fmt.Sprintf("%s refused the login of \"%s\" (%s, HTTP 401): check the user name (DOMAIN\\user or user@domain) and the password, and that the account is listed in AdminAccount in the application's web.config; wcdeploy does not send the refused password again in this run, so the account is not locked out",
 			e.Host, e.User, e.scheme())
 		if e.Scheme != "Basic" && len(e.Tried) < 2 {
 			msg += "; if the password is right, the cause may be " + notAffinity
@@ -151,7 +151,7 @@ func (e *AuthError) message() string {
 		}
 		return fmt.Sprintf("%s does not accept Basic (it offers %s): set auth: auto, ntlm or kerberos in the profile, or enable Basic Authentication in IIS", e.Host, e.offered())
 	case FailHandshake:
-		return fmt.Sprintf("the Windows (%s) login to %s as %q did not complete (the server offered %s): likely causes: %s; the server must also allow NTLMv2",
+		return fmt.Sprintf("the Windows (%s) login to %s as \"%s\" did not complete (the server offered %s): likely causes: %s; the server must also allow NTLMv2",
 			e.scheme(), e.Host, e.User, e.offered(), notAffinity)
 	case FailConnClosed:
 		return fmt.Sprintf("%s closed the connection after each NTLM login, before the upload could go out on it (the upload is sent only on a logged-in connection, so it never crosses twice): raise MaxKeepAliveRequests or keep-alive on the server or its proxy, or use Kerberos (kinit, kerberos.keytab) or Basic over https", e.Host)
@@ -159,7 +159,7 @@ func (e *AuthError) message() string {
 		if e.Cause != nil {
 			return fmt.Sprintf("Kerberos login to %s failed: %v", e.Host, e.Cause)
 		}
-		return fmt.Sprintf("%s refused the Kerberos ticket of %q for %s (HTTP 401): the service principal may be registered for another account than the site's application pool (setspn -Q %s), or set spn: on the server to the registered name; a proxy in front of IIS must pass Negotiate through",
+		return fmt.Sprintf("%s refused the Kerberos ticket of \"%s\" for %s (HTTP 401): the service principal may be registered for another account than the site's application pool (setspn -Q %s), or set spn: on the server to the registered name; a proxy in front of IIS must pass Negotiate through",
 			e.Host, e.User, e.SPN, e.SPN)
 	case FailNoKerberos:
 		return fmt.Sprintf("%s offers only Negotiate (Kerberos; it offered %s) and no Kerberos credentials are at hand: run kinit %s (a FILE: ticket cache, KRB5CCNAME), or set kerberos.keytab (KRB5_CLIENT_KTNAME); or give the password (WCDEPLOY_PASSWORD, 'wcdeploy login') with a krb5.conf that names the realm's KDC",

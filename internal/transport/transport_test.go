@@ -120,7 +120,7 @@ func TestRefusedLoginStopsSendingCredentials(t *testing.T) {
 		{name: "basic", server: &iis{basic: true, user: "deploy", password: "other"}, auth: "auto", user: "deploy",
 			failure: FailRefused, wantIn: []string{"refused", `"deploy"`, "AdminAccount", "Basic"}},
 		{name: "ntlm, then basic", server: &iis{windows: true, basic: true, user: `CORP\deploy`, password: "other"}, auth: "auto", user: `CORP\deploy`,
-			failure: FailRefused, wantIn: []string{"refused", "AdminAccount", "NTLM, then Basic"}, checks: 2},
+			failure: FailRefused, wantIn: []string{"refused", `"CORP\deploy"`, "AdminAccount", "NTLM, then Basic"}, checks: 2},
 		{name: "ntlm forced", server: &iis{windows: true, user: `CORP\deploy`, password: "other"}, auth: "ntlm", user: `CORP\deploy`,
 			failure: FailRefused, wantIn: []string{"refused"}},
 	} {

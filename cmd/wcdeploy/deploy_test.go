@@ -151,7 +151,10 @@ func TestDeployFailures(t *testing.T) {
 		{name: "reset once then retried", flavor: emulator.Module715, fault: &emulator.Fault{Kind: emulator.FaultResetAfter, Action: "upload", Bytes: 100_000, Times: 1}, code: 0, swapped: true},
 		{name: "swap stalls", flavor: emulator.Module715, fault: &emulator.Fault{Kind: emulator.FaultStall, Action: "swap"}, args: []string{"--swap-timeout", "1s"}, code: 5, want: []string{"1.0.0.0"}},
 		{name: "verification mismatch", flavor: emulator.Module715, fault: &emulator.Fault{Kind: emulator.FaultVersionMismatch, Version: "9.9.9.9"}, code: 6, want: []string{"9.9.9.9", "1.2.3.5"}, swapped: false},
-		{name: "preflight 404", flavor: emulator.Module715, fault: &emulator.Fault{Kind: emulator.FaultRespond, Action: "status", Status: 404, Body: []byte("not found")}, code: 4, want: []string{"404"}},
+		{name: "preflight 404", flavor: emulator.Module715, fault: &emulator.Fault{Kind: emulator.FaultRespond, Action: "status", Status: 404, Body: []byte("not found")}, code: 4, want: []string{"404", "ModuleAdministration.wc", "the application's folder"}},
+		// A flavor that does not fit the server: the page it sent tells which one does.
+		{name: "isapi configured, module served", flavor: emulator.Module715, args: []string{"--flavor", "isapi"}, code: 4, want: []string{"this is the Web Connection .NET module", "use --flavor module"}},
+		{name: "module configured, isapi served", flavor: emulator.ISAPI, args: []string{"--flavor", "module"}, code: 4, want: []string{"this is the ISAPI wc.dll", "use --flavor isapi"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -82,7 +82,7 @@ func serverStatus(ctx context.Context, p config.Profile, s config.Server, client
 		cctx, cancel := context.WithTimeout(ctx, p.Timeouts.Status)
 		defer cancel()
 		var st *swapper.Status
-		st, err = swapper.FetchStatus(cctx, c, s.StatusURL)
+		st, err = swapper.FetchStatusFor(cctx, c, s.StatusURL, s.Flavor)
 		if err == nil {
 			out.Running, out.Date, out.ExeFile = st.Version, st.Date, st.ExeFile
 		}

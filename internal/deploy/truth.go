@@ -108,7 +108,7 @@ func orNA(s string) string {
 func (s *Steps) status(ctx context.Context, c *http.Client, t rollout.Target) (*swapper.Status, error) {
 	sctx, cancel := context.WithTimeout(ctx, s.o.StatusTimeout)
 	defer cancel()
-	st, err := swapper.FetchStatus(sctx, c, t.StatusURL)
+	st, err := swapper.FetchStatusFor(sctx, c, t.StatusURL, t.Flavor)
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 		return nil, fmt.Errorf("the status page did not answer within timeouts.status (%s): the server may be busy or still starting; raise timeouts.status in wcdeploy.yaml (or --status-timeout) if it is just slow: %w", s.o.StatusTimeout, err)
 	}

@@ -80,7 +80,7 @@ func (adminCheck) Name() string { return "AdminAccount" }
 func (adminCheck) Run(ctx context.Context, s *server) Result {
 	ctx, cancel := s.statusContext(ctx)
 	defer cancel()
-	st, err := swapper.FetchStatus(ctx, s.client, s.target.StatusURL)
+	st, err := swapper.FetchStatusFor(ctx, s.client, s.target.StatusURL, s.target.Flavor)
 	if err != nil {
 		code := exitcode.Of(err)
 		if code == exitcode.Unexpected {

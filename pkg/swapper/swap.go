@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wcdeploy/wcdeploy/internal/wcpage"
 	"io"
 	"net"
 	"net/http"
@@ -198,6 +199,13 @@ func statusAfter(ctx context.Context, client *http.Client, statusURL string) (*S
 // exitcode.Auth; other errors carry no code, since the caller knows whether
 // this is a preflight or a verification.
 func FetchStatus(ctx context.Context, client *http.Client, statusURL string) (*Status, error) {
+	return FetchStatusFor(ctx, client, statusURL, "")
+}
+
+// FetchStatusFor is FetchStatus for a server of the configured flavor
+// (module, webserver or isapi): a page that comes from another product says
+// which flavor to use (wcpage.FlavorAdvice).
+func FetchStatusFor(ctx context.Context, client *http.Client, statusURL, flavor string) (*Status, error) {
 	if client == nil {
 		return nil, errors.New("swapper: no HTTP client")
 	}
@@ -231,13 +239,28 @@ func FetchStatus(ctx context.Context, client *http.Client, statusURL string) (*S
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return nil, authErrorFromBody(resp.StatusCode, body)
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, fmt.Errorf("the status page was not found (404); check the status URL (it ends in ModuleAdministration.wc)")
+		return nil, fmt.Errorf("the status page was not found (404) at %s: is the server URL the application's folder (e.g. https://host/App/), not the site's root? check the URL and the flavor (the module's status page is ModuleAdministration.wc under the application)", redact(statusURL))
 	case resp.StatusCode >= 500:
 		return nil, fmt.Errorf("the status page answered %d%s; the server's admin pages fail: open the status page in a browser on the server, check the Windows event log and the Web Connection settings in web.config, then run 'wcdeploy doctor'", resp.StatusCode, colon(summaryOf(body)))
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("the status page answered %d%s", resp.StatusCode, colon(summaryOf(body)))
 	}
-	return ParseStatus(body)
+	st, err := ParseStatus(body)
+	if err != nil {
+		if adv := wcpage.FlavorAdvice(flavor, resp.Header, body); adv != "" {
+			return nil, fmt.Errorf("the server answered but not with the status page%s; %s", colon(summaryOf(body)), adv)
+		}
+	}
+	return st, err
+}
+
+// redact is a URL without its password, for messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
 }
 
 func authErrorFromBody(status int, body []byte) error {

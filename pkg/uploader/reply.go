@@ -43,6 +43,9 @@ type Sent struct {
 	ExeSize     int64
 	RequestSize int64 // 0: taken as ExeSize
 	Flavor      string
+	// ReplyHeader is the reply's header, when there is one: it tells which
+	// product answered (wcpage.Identify) for a page of another flavor.
+	ReplyHeader http.Header
 }
 
 func (s Sent) request() int64 {
@@ -90,6 +93,9 @@ func CheckReply(status int, body []byte, sent Sent) (*Result, error) {
 	if status == http.StatusOK {
 		p, ok := doc.Header(hdrUploaded)
 		if !ok || !containsFold(text, hdrUploaded) {
+			if adv := wcpage.FlavorAdvice(sent.Flavor, sent.ReplyHeader, body); adv != "" {
+				return nil, exitcode.Errorf(exitcode.Upload, "the server answered 200 but not with the upload page%s; %s", quote(), adv)
+			}
 			return nil, exitcode.Errorf(exitcode.Upload, "the server answered 200 but not with the upload page (a login page or proxy?)%s; check the upload URL and any single sign-on or proxy in front of the server", quote())
 		}
 		res, err := echoed(p)

@@ -168,7 +168,7 @@ func send(ctx context.Context, client *http.Client, o Options, body *Body, maxRe
 		// again only overwrites UpdateFile again.
 		return nil, transient(rerr), exitcode.New(exitcode.Upload, fmt.Errorf("the upload's reply was cut off (%d): %w", resp.StatusCode, rerr))
 	}
-	res, err = CheckReply(resp.StatusCode, reply, Sent{ExeSize: body.FileSize(), RequestSize: body.Len(), Flavor: o.Flavor})
+	res, err = CheckReply(resp.StatusCode, reply, Sent{ExeSize: body.FileSize(), RequestSize: body.Len(), Flavor: o.Flavor, ReplyHeader: resp.Header})
 	if err != nil {
 		retry = resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusServiceUnavailable
 		return nil, retry, err

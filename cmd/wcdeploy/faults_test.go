@@ -87,6 +87,7 @@ func TestFaultMatrix(t *testing.T) {
 		closed bool // a port where nothing listens
 		code   int
 		want   []string // the cause, in the output (case-insensitive)
+		absent []string // not in the output: advice that does not fit
 		// swapped: the server runs the new build afterwards.
 		swapped bool
 		// now is the code the run gives today where it differs from the
@@ -95,7 +96,7 @@ func TestFaultMatrix(t *testing.T) {
 		now int
 	}{
 		{name: "connection refused", closed: true, code: 4, want: []string{"refused"}},
-		{name: "tls self-signed without ca_file", tls: true, code: 4, want: []string{"ca_file"}},
+		{name: "tls self-signed without ca_file", tls: true, code: 4, want: []string{"ca_file", "not trust"}, absent: []string{"check that the server is up", "x509:"}},
 		{name: "reset mid-upload", fault: &emulator.Fault{Kind: emulator.FaultResetAfter, Action: upload, Bytes: 64 << 10}, code: 4, want: []string{"upload"}},
 		{name: "reset on the swap", fault: &emulator.Fault{Kind: emulator.FaultResetAfter, Action: swap}, code: 5, want: []string{"1.0.0.0"}},
 		{name: "stalled upload", fault: &emulator.Fault{Kind: emulator.FaultStall, Action: upload}, code: 4, want: []string{"upload"}},
@@ -189,6 +190,11 @@ func TestFaultMatrix(t *testing.T) {
 			host = strings.TrimSuffix(host, "/")
 			if !strings.Contains(r.errOut, host) {
 				t.Errorf("stderr does not name the server %s:\n%s", host, r.errOut)
+			}
+			for _, a := range c.absent {
+				if strings.Contains(r.out+r.errOut, a) {
+					t.Errorf("the output says %q:\n%s%s", a, r.out, r.errOut)
+				}
 			}
 			for _, w := range c.want {
 				if !strings.Contains(all, strings.ToLower(w)) {

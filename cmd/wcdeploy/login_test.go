@@ -270,3 +270,19 @@ func TestLoginNoVerifyAndLogout(t *testing.T) {
 		t.Errorf("stderr %q", errOut)
 	}
 }
+
+// TestLoginUnreachable: a server that cannot be reached is told in the
+// user's terms, with exit 4 (docs/exit-codes.md), and nothing is stored.
+func TestLoginUnreachable(t *testing.T) {
+	kr := &memKeyring{entries: map[string]string{}}
+	s, out, errOut := ui.Test(loginPW + "\n")
+	code, err := credRun(t, s, nil, kr, "login", "--url", closedPort(t), "--flavor", "module", "--user", "deploy", "--password-stdin")
+	if code != exitcode.Upload || err == nil || !strings.Contains(err.Error(), "the login could not be checked at") ||
+		strings.Contains(err.Error(), `Get "`) || !strings.Contains(err.Error(), "check that the server is up") {
+		t.Fatalf("code %d, %v", code, err)
+	}
+	if len(kr.entries) != 0 {
+		t.Errorf("stored: %v", kr.entries)
+	}
+	noPassword(t, out.String(), errOut.String(), err.Error())
+}

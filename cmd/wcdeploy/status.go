@@ -26,7 +26,8 @@ version each one runs and since when, beside the FileVersion of the local EXE
 (the profile's exe, or --exe). STATE says how a server compares with the local
 EXE: current (it runs that version), behind or ahead (an older or newer
 version), differs (another version that does not compare as numbers),
-unreachable (with the error), or unknown when there is no local EXE to compare with.
+login-failed or unreachable (with the error), or unknown when there is no local
+EXE to compare with.
 
 It exits with 0 when every server answered, 3 when a login fails and 4 when a
 server cannot be reached or answers wrongly.`,

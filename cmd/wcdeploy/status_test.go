@@ -88,6 +88,13 @@ func TestStatusCurrentBehindUnreachable(t *testing.T) {
 		}
 	})
 
+	t.Run("missing local exe", func(t *testing.T) {
+		r := f.run(t, e, "status", "--server", "web01", "--exe", "nosuch.exe")
+		if r.code != 0 || !strings.Contains(r.errOut, "nosuch.exe does not exist, so STATE compares with nothing") || !regexp.MustCompile(`(?m)^web01\s+2\.0\.0\.0\s+.+\s+unknown\s*$`).MatchString(r.out) {
+			t.Errorf("exit %d\n%s%s", r.code, r.out, r.errOut)
+		}
+	})
+
 	t.Run("all current", func(t *testing.T) {
 		r := f.run(t, e, "status", "--server", "web01,web02", "--json")
 		// web02 is behind but reachable: that is no error.

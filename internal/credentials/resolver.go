@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"runtime"
@@ -483,8 +484,13 @@ func readLine(in io.Reader) (string, error) {
 
 func (r *Resolver) readFile(path string) (string, error) {
 	f, err := os.Open(path)
-	if err != nil {
-		return "", exitcode.Errorf(exitcode.Usage, "cannot read the password file: %w", err)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", exitcode.Errorf(exitcode.Usage, "the password file %s does not exist: give --password-file the path of a file whose first line is the password", path)
+	case errors.Is(err, fs.ErrPermission):
+		return "", exitcode.Errorf(exitcode.Usage, "the password file %s may not be read by this user: fix its permissions, or pipe the password with --password-stdin", path)
+	case err != nil:
+		return "", exitcode.Errorf(exitcode.Usage, "cannot read the password file %s: %w", path, err)
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil {

@@ -534,3 +534,12 @@ func TestNoCredentialTellsKeychainCause(t *testing.T) {
 		t.Errorf("message %q", msg)
 	}
 }
+
+// A password file that is not there is told in the user's terms.
+func TestPasswordFileMissing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nosuch.txt")
+	_, err := (&Resolver{}).Resolve(context.Background(), Request{User: "deploy", Host: "web1", PasswordFile: path})
+	if exitcode.Of(err) != exitcode.Usage || err == nil || !strings.Contains(err.Error(), "the password file "+path+" does not exist") || strings.Contains(err.Error(), "open ") {
+		t.Errorf("%v (code %d)", err, exitcode.Of(err))
+	}
+}

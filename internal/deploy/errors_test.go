@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
@@ -31,14 +32,16 @@ func TestReadBuildUnusableEXE(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := map[string][]byte{
-		"lfs.exe":   []byte("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a2146\nsize 2340000\n"),
-		"empty.exe": nil,
-		"cut.exe":   whole[:len(whole)/3],
+		"lfs.exe":    []byte("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a2146\nsize 2340000\n"),
+		"empty.exe":  nil,
+		"cut.exe":    whole[:len(whole)/3],
+		"random.exe": bytes.Repeat([]byte{0x8f, 0x03, 0xe1, 0x00}, 4096),
 	}
 	want := map[string]string{
-		"lfs.exe":   "is a text file, not a Windows executable (a Git LFS pointer that was never fetched",
-		"empty.exe": "is empty (0 bytes): the build or the copy that made it failed; rebuild it",
-		"cut.exe":   "is truncated or damaged (an interrupted copy or download?): rebuild it or copy it again",
+		"lfs.exe":    "is a text file, not a Windows executable (a Git LFS pointer that was never fetched",
+		"empty.exe":  "is empty (0 bytes): the build or the copy that made it failed; rebuild it",
+		"cut.exe":    "is truncated or damaged (an interrupted copy or download?): rebuild it or copy it again",
+		"random.exe": "not a Windows executable (no PE header); check that 'exe' in the profile or --exe points to the built server EXE",
 	}
 	for name, body := range files {
 		path := filepath.Join(dir, name)
@@ -48,6 +51,9 @@ func TestReadBuildUnusableEXE(t *testing.T) {
 		_, err := deploy.ReadBuild(config.Profile{Exe: path}, "")
 		if err == nil || exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), want[name]) {
 			t.Errorf("%s: %v (code %d), want %q", name, err, exitcode.Of(err), want[name])
+		}
+		if err != nil && strings.Count(err.Error(), path) != 1 {
+			t.Errorf("%s: the message names the file %d times: %v", name, strings.Count(err.Error(), path), err)
 		}
 	}
 }

@@ -154,11 +154,11 @@ func unreadableExe(file, name string, err error) error {
 	case serr == nil && fi.Size() == 0:
 		return fmt.Errorf("reading the EXE %s: it is empty (0 bytes): the build or the copy that made it failed; rebuild it (VFP: Build > Win32 executable) and check the step that copies it", name)
 	case errors.Is(err, peversion.ErrNotPE) && looksLikeText(file):
-		return fmt.Errorf("reading the EXE %s: it is a text file, not a Windows executable (a Git LFS pointer that was never fetched, or a file saved under the EXE's name?): run 'git lfs pull' or rebuild it, and check 'exe' in the profile or --exe: %w", name, err)
+		return fmt.Errorf("reading the EXE %s: it is a text file, not a Windows executable (a Git LFS pointer that was never fetched, or a file saved under the EXE's name?): run 'git lfs pull' or rebuild it, and check 'exe' in the profile or --exe: %w", name, peversion.ErrNotPE)
 	case errors.Is(err, peversion.ErrNotPE):
-		return fmt.Errorf("reading the EXE %s: %w; check that 'exe' in the profile or --exe points to the built server EXE", name, err)
+		return fmt.Errorf("reading the EXE %s: %w; check that 'exe' in the profile or --exe points to the built server EXE", name, peversion.ErrNotPE)
 	case errors.Is(err, peversion.ErrTruncated):
-		return fmt.Errorf("reading the EXE %s: it is truncated or damaged (an interrupted copy or download?): rebuild it or copy it again, then deploy: %w", name, err)
+		return fmt.Errorf("reading the EXE %s: %w (an interrupted copy or download?): rebuild it or copy it again, then deploy", name, peversion.ErrTruncated)
 	}
 	return fmt.Errorf("reading the EXE %s: %w", name, err)
 }

@@ -38,16 +38,20 @@ func StatusWithLocal(ctx context.Context, p config.Profile, clients ClientFunc, 
 }
 
 // localExe reads the version of the EXE status compares with; nil when there
-// is none (a missing file is no error: status works without a build).
+// is none. A missing file is no error (status works without a build), but
+// it is said: a mistyped --exe would otherwise leave every STATE unknown
+// without a word.
 func localExe(path string, warnf func(string, ...any)) *peversion.Info {
 	if path == "" {
 		return nil
 	}
 	info, err := peversion.ReadVersionFile(path)
-	if err != nil {
-		if !os.IsNotExist(err) {
-			warnf("local EXE: %v", err)
-		}
+	switch {
+	case os.IsNotExist(err):
+		warnf("the local EXE %s does not exist, so STATE compares with nothing (unknown): build it, or fix --exe (the profile's exe)", path)
+		return nil
+	case err != nil:
+		warnf("local EXE: %v", err)
 		return nil
 	}
 	return info

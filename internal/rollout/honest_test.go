@@ -121,3 +121,17 @@ func TestFailedCanaryNamesTheStagedServers(t *testing.T) {
 		t.Errorf("error %q", msg)
 	}
 }
+
+// TestInterruptedAfterEveryUpdate: an interrupt that comes when every server
+// runs the build does not offer a resume of nothing.
+func TestInterruptedAfterEveryUpdate(t *testing.T) {
+	rep := &Report{ExitCode: int(exitcode.Interrupted), Servers: []ServerReport{{Name: "web01", Verified: true}, {Name: "web02", Verified: true}}}
+	msg := rep.ErrFor("20261201T120000Z-abc123").Error()
+	if !strings.Contains(msg, "interrupted after every server was updated") || strings.Contains(msg, "--resume") {
+		t.Errorf("error %q", msg)
+	}
+	rep.Servers[1].Verified = false
+	if msg := rep.ErrFor("20261201T120000Z-abc123").Error(); !strings.Contains(msg, "--resume 20261201T120000Z-abc123") {
+		t.Errorf("error %q", msg)
+	}
+}

@@ -110,6 +110,9 @@ func (rep *Report) ErrFor(runID string) error {
 	code := exitcode.Code(rep.ExitCode)
 	switch code {
 	case exitcode.Interrupted:
+		if len(updated) == len(rep.Servers) {
+			return exitcode.Errorf(code, "interrupted after every server was updated: %s; nothing is left to resume (see the report for what the interrupt cut short)", runsNewBuild(updated, len(rep.Servers)))
+		}
 		return exitcode.Errorf(code, "interrupted: %s; see the report, then run %s to finish", runsNewBuild(updated, len(rep.Servers)), resume)
 	case exitcode.Partial:
 		return exitcode.Errorf(code, "partial rollout: %d of %d servers %s the new build%s; failed: %s; fix them and run %s, or 'wcdeploy rollback'", len(updated), len(rep.Servers), verb(len(updated), "runs", "run"), rep.unhealthy(), listOrNone(failed), resume)

@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -276,7 +277,14 @@ func Login(ctx context.Context, c *http.Client, pageURL string) error {
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return err
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // not Go's 'Get "URL": …'
+		}
+		if exitcode.Of(err) == exitcode.Auth || ctx.Err() != nil {
+			return err
+		}
+		return exitcode.Errorf(exitcode.Upload, "the login could not be checked at %s: %w; check that the server is up and the server URL", req.URL.Redacted(), Quiet(err))
 	}
 	defer resp.Body.Close()
 	// Read the page to its end so the connection can be reused.

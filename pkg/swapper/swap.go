@@ -225,8 +225,10 @@ func FetchStatusFor(ctx context.Context, client *http.Client, statusURL, flavor 
 		if exitcode.Of(err) == exitcode.Auth {
 			return nil, err // a refused login says what to check itself
 		}
-		if msg := quiet(err).Error(); strings.HasSuffix(msg, "?") {
-			return nil, fmt.Errorf("the status page could not be read: %w", quiet(err)) // the cause asks the question itself
+		var tlsErr *transport.TLSError
+		if msg := quiet(err).Error(); strings.HasSuffix(msg, "?") || errors.As(err, &tlsErr) {
+			// The cause asks the question, or gives the fix, itself.
+			return nil, fmt.Errorf("the status page could not be read: %w", quiet(err))
 		}
 		return nil, fmt.Errorf("the status page could not be read: %w; check that the server is up and the status URL", quiet(err))
 	}

@@ -228,7 +228,7 @@ func (t *authTransport) reason() string {
 	if t.choice.Scheme == "" {
 		return ""
 	}
-	return t.choice.Scheme + ": " + t.choice.Reason
+	return "why " + t.choice.Scheme + ": " + t.choice.Reason
 }
 
 // offeredSchemes is what h offers, or else what the first 401 offered.

@@ -112,7 +112,7 @@ func (t *authTransport) kerberos(req *http.Request) (*http.Response, error) {
 		return nil, t.authErr(FailScheme, schemeKerberos, resp.Header)
 	}
 	if t.fallbackToBasic(resp.Header) {
-		t.choose(Choice{Scheme: schemeBasic, Reason: "the server refused the Kerberos ticket for " + spn + "; it also offers Basic: trying it once"})
+		t.choose(Choice{Scheme: schemeBasic, Reason: "the server refused the Kerberos ticket for " + spn + ", and it also offers Basic (tried once)"})
 		return t.basicAfter(req, schemeKerberos)
 	}
 	e := t.authErr(FailKerberos, schemeKerberos, resp.Header)

@@ -349,7 +349,7 @@ func (t *authTransport) ntlmRefused(req *http.Request, h http.Header, sameConn b
 		if !sameConn {
 			why += " (its two legs went out on different connections)"
 		}
-		t.choose(Choice{Scheme: "Basic", Reason: why + "; the server also offers Basic: trying it once"})
+		t.choose(Choice{Scheme: "Basic", Reason: why + ", and the server also offers Basic (tried once)"})
 		return t.basicAfter(req, scheme)
 	}
 	f := FailRefused

@@ -175,6 +175,15 @@ func TestDoctor(t *testing.T) {
 			code: 3, check: "login", result: "fail", detail: "AdminAccount",
 		},
 		{
+			// The ISAPI server's page at the module's status link is no
+			// anonymous status page: doctor names the flavor instead.
+			name: "module configured, isapi served",
+			url: func(t *testing.T) string {
+				return emulatortest.Start(t, emulator.Config{Flavor: emulator.ISAPI, Users: users, Auth: "basic"}).URL()
+			},
+			code: 4, check: "AdminAccount", result: "fail", detail: "use --flavor isapi",
+		},
+		{
 			name: "unreachable port",
 			url:  doctorDeadURL,
 			code: 4, check: "tcp", result: "fail", detail: "cannot connect",

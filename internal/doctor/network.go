@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/wcdeploy/wcdeploy/pkg/swapper"
 	"io"
 	"net"
 	"net/http"
@@ -148,13 +149,18 @@ func (offeredCheck) Run(ctx context.Context, s *server) Result {
 		return fail(exitcode.Upload, fmt.Errorf("the status page could not be read: %w", transport.Quiet(unwrapURL(err))),
 			"check that the server URL points at the Web Connection application")
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusOK && resp.Request.URL.String() != req.URL.String():
 		return warn("the status page redirects to "+rollout.RedactURL(resp.Request.URL.String()),
 			"use the redirect's target as the server URL if it is the same application")
 	case resp.StatusCode == http.StatusOK:
+		if _, err := swapper.ParseStatus(body); err != nil {
+			// Not the status page at all (another flavor's page, the site's
+			// home page): the AdminAccount check below tells what it is.
+			return skip("the status URL answers 200 without a login, but not with the status page (see the AdminAccount check)")
+		}
 		return warn("the status page answers without a login (anonymous admin access)",
 			"set AdminAccount to the deploy account, so the admin links need a login")
 	case resp.StatusCode == http.StatusNotFound:

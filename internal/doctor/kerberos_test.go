@@ -88,3 +88,15 @@ func TestJudgeIdentityLoggedIn(t *testing.T) {
 		t.Errorf("logged in: %+v", r)
 	}
 }
+
+// A password-only identity asks the KDC for nothing, so the check proves
+// nothing: it is skipped, whether or not the login passed (by another
+// scheme, perhaps), never "ok".
+func TestJudgeIdentityPasswordOnly(t *testing.T) {
+	id := kerberos.Identity{Source: kerberos.SourcePassword, Principal: "deploy@CORP.EXAMPLE", SPN: "HTTP/web1.corp.example"}
+	for _, loggedIn := range []bool{false, true} {
+		if r := judgeIdentity(id, false, loggedIn); r.Status != Skip || !strings.Contains(r.Message, "no ticket was checked") {
+			t.Errorf("logged in %v: %+v", loggedIn, r)
+		}
+	}
+}

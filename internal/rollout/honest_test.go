@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wcdeploy/wcdeploy/internal/exitcode"
 )
@@ -133,5 +134,23 @@ func TestInterruptedAfterEveryUpdate(t *testing.T) {
 	rep.Servers[1].Verified = false
 	if msg := rep.ErrFor("20261201T120000Z-abc123").Error(); !strings.Contains(msg, "--resume 20261201T120000Z-abc123") {
 		t.Errorf("error %q", msg)
+	}
+}
+
+// TestInterruptWithoutHealthCheck: a server swapped as the interrupt came,
+// with no health check configured, says none (nothing was ever to be
+// checked), not skipped.
+func TestInterruptWithoutHealthCheck(t *testing.T) {
+	f := newFake(testBuild, 1, "1.2.3.4")
+	f.delay[PhaseSwap] = 50 * time.Millisecond
+	p := plan(1)
+	p.NoHealthCheck = true
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.onSwapStart = func(string) { cancel() } // Ctrl-C while the swap runs
+	rep := Run(ctx, p, f, nil)
+	s := rep.Servers[0]
+	if !s.Verified || s.Health != HealthNone {
+		t.Errorf("verified %v, health %q, want none (exit %d, %s)", s.Verified, s.Health, rep.ExitCode, s.Error)
 	}
 }

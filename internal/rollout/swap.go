@@ -246,14 +246,14 @@ func (r *runner) swapVerify(ctx, gctx context.Context, i int, sr *ServerReport, 
 	}
 	sr.Verified = true
 
+	if r.p.NoHealthCheck {
+		sr.Health = HealthNone
+		return "runs " + sr.VersionAfter + " (no health check configured)", failure
+	}
 	if ctx.Err() != nil {
 		// Interrupted: the swap is accounted for; health checks can wait.
 		sr.Health = HealthSkipped
 		return "runs " + sr.VersionAfter + " (health not checked: interrupted)", failure
-	}
-	if r.p.NoHealthCheck {
-		sr.Health = HealthNone
-		return "runs " + sr.VersionAfter + " (no health check configured)", failure
 	}
 	r.obs.Step(i, t, PhaseHealth, "health check")
 	if err := r.steps.Health(gctx, t); err != nil {

@@ -114,6 +114,7 @@ func printAuthStatus(a *app, doc deploy.AuthStatus) error {
 		return output.JSON(a.out(), doc)
 	}
 	t := doc.Table()
+	t.Width = a.tableWidth()
 	if err := t.Write(a.out()); err != nil {
 		return err
 	}

@@ -90,5 +90,7 @@ func runHistory(a *app, fs *pflag.FlagSet, o *historyOptions) error {
 		fmt.Fprintf(a.out(), "no runs in %s%s\n", j.Path(), more)
 		return nil
 	}
-	return deploy.HistoryTable(runs, o.all).Write(a.out())
+	t := deploy.HistoryTable(runs, o.all)
+	t.Width = a.tableWidth()
+	return t.Write(a.out())
 }

@@ -98,7 +98,7 @@ func golden2(t *testing.T, name string, f *fleet, rep *Report) {
 	t.Helper()
 	n := f.normalized(t, rep)
 	var table, doc bytes.Buffer
-	if err := n.WriteText(&table); err != nil {
+	if err := n.WriteText(&table, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := output.JSON(&doc, n); err != nil {

@@ -24,10 +24,13 @@ func (r *Report) Table() *output.Table {
 	return t
 }
 
-// WriteText writes the table, then each warning's and failure's next
-// step, then the verdict.
-func (r *Report) WriteText(w io.Writer) error {
-	if err := r.Table().Write(w); err != nil {
+// WriteText writes the table (fitted to width, when above 0: see
+// output.Table), then each warning's and failure's next step, then the
+// verdict.
+func (r *Report) WriteText(w io.Writer, width int) error {
+	t := r.Table()
+	t.Width = width
+	if err := t.Write(w); err != nil {
 		return err
 	}
 	fix := func(name string, c Result) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 )
 
 // JSON writes v as one indented JSON document. HTML characters stay as
@@ -27,7 +28,16 @@ func JSON(w io.Writer, v any) error {
 type Table struct {
 	Header []string
 	Rows   [][]string
+	// Width, when above 0, is the terminal's width: the last column's
+	// text wraps at spaces under its own start (or on indented lines of
+	// its own when the other columns leave it too little room), so a
+	// long error or detail never runs across the screen.
+	Width int
 }
+
+// minLastColumn is the least room the last column keeps beside the others
+// before it moves to lines of its own.
+const minLastColumn = 24
 
 // Add appends one row.
 func (t *Table) Add(cells ...string) { t.Rows = append(t.Rows, cells) }
@@ -53,10 +63,92 @@ func (t *Table) Write(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing the table: %w", err)
 	}
-	if _, err := io.WriteString(w, TrimLines(buf.String())); err != nil {
+	text := TrimLines(buf.String())
+	if t.Width > 0 {
+		text = t.fit(text)
+	}
+	if _, err := io.WriteString(w, text); err != nil {
 		return fmt.Errorf("writing the table: %w", err)
 	}
 	return nil
+}
+
+// fit wraps the last column of the aligned text to t.Width.
+func (t *Table) fit(text string) string {
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	start := lastColumnStart(lines, len(t.Header))
+	if start <= 0 {
+		return text
+	}
+	var b strings.Builder
+	for _, line := range lines {
+		if utf8.RuneCountInString(line) <= t.Width || utf8.RuneCountInString(line) <= start {
+			b.WriteString(line + "\n")
+			continue
+		}
+		r := []rune(line)
+		head, last := strings.TrimRight(string(r[:start]), " "), string(r[start:])
+		indent, room := start, t.Width-start
+		if room < minLastColumn {
+			indent, room = 4, max(t.Width-4, minLastColumn)
+			b.WriteString(head + "\n")
+			head = ""
+		}
+		for i, part := range wrap(last, room) {
+			switch {
+			case i == 0 && head != "":
+				b.WriteString(string(r[:start]) + part + "\n")
+			default:
+				b.WriteString(strings.Repeat(" ", indent) + part + "\n")
+			}
+		}
+	}
+	return b.String()
+}
+
+// lastColumnStart is where the header's last column starts (in runes), 0
+// when the table has fewer than two columns.
+func lastColumnStart(lines []string, columns int) int {
+	if columns < 2 || len(lines) == 0 {
+		return 0
+	}
+	header := lines[0]
+	k := strings.LastIndex(header, "  ")
+	if k < 0 {
+		return 0
+	}
+	for k < len(header) && header[k] == ' ' {
+		k++
+	}
+	return utf8.RuneCountInString(header[:k])
+}
+
+// wrap breaks s into lines of at most width runes at spaces; a word longer
+// than width is cut.
+func wrap(s string, width int) []string {
+	var out []string
+	var line []rune
+	for _, word := range strings.Fields(s) {
+		w := []rune(word)
+		for len(w) > width {
+			if len(line) > 0 {
+				out, line = append(out, string(line)), nil
+			}
+			out, w = append(out, string(w[:width])), w[width:]
+		}
+		switch {
+		case len(line) == 0:
+			line = w
+		case len(line)+1+len(w) <= width:
+			line = append(append(line, ' '), w...)
+		default:
+			out, line = append(out, string(line)), w
+		}
+	}
+	if len(line) > 0 || len(out) == 0 {
+		out = append(out, string(line))
+	}
+	return out
 }
 
 // TrimLines drops the blanks at the end of every line: tabwriter pads the

@@ -114,7 +114,7 @@ func printAuthStatus(a *app, doc deploy.AuthStatus) error {
 		return output.JSON(a.out(), doc)
 	}
 	t := doc.Table()
-	t.Width = a.tableWidth()
+	t.Width = a.io.TableWidth()
 	if err := t.Write(a.out()); err != nil {
 		return err
 	}

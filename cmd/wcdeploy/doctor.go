@@ -70,7 +70,7 @@ func runDoctor(ctx context.Context, a *app, p config.Profile, cred credentials.R
 	if a.jsonOut {
 		err = output.JSON(a.out(), rep)
 	} else {
-		err = rep.WriteText(a.out(), a.tableWidth())
+		err = rep.WriteText(a.out(), a.io.TableWidth())
 	}
 	if err != nil {
 		return err

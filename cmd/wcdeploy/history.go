@@ -91,6 +91,6 @@ func runHistory(a *app, fs *pflag.FlagSet, o *historyOptions) error {
 		return nil
 	}
 	t := deploy.HistoryTable(runs, o.all)
-	t.Width = a.tableWidth()
+	t.Width = a.io.TableWidth()
 	return t.Write(a.out())
 }

@@ -138,15 +138,6 @@ swaps it in, and verifies that the server now runs exactly that build.`,
 // out is the stream results go to.
 func (a *app) out() io.Writer { return a.io.Out }
 
-// tableWidth is the width a table on stdout fits (0: a file or pipe gets
-// whole lines).
-func (a *app) tableWidth() int {
-	if !a.io.OutTTY {
-		return 0
-	}
-	return a.io.OutWidth()
-}
-
 // logf writes a progress or information line to stderr unless --quiet.
 func (a *app) logf(format string, args ...any) {
 	if a.quiet {

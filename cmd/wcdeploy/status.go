@@ -64,7 +64,7 @@ func runStatus(ctx context.Context, a *app, p config.Profile, o *statusOptions) 
 		fmt.Fprintf(a.out(), "local EXE %s: %s (%d bytes)\n", rep.Local.Path, rep.Local.FileVersion, rep.Local.Size)
 	}
 	t := rep.Table()
-	t.Width = a.tableWidth()
+	t.Width = a.io.TableWidth()
 	if err := t.Write(a.out()); err != nil {
 		return err
 	}

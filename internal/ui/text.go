@@ -51,6 +51,15 @@ func (s *Streams) ErrWidth() int { return s.widthOf(s.Err) }
 // OutWidth is the width of the terminal behind stdout, in columns.
 func (s *Streams) OutWidth() int { return s.widthOf(s.Out) }
 
+// TableWidth is the width a table on stdout fits (output.Table.Width): the
+// terminal's, or 0 for a file or pipe, which gets whole lines.
+func (s *Streams) TableWidth() int {
+	if !s.OutTTY {
+		return 0
+	}
+	return s.OutWidth()
+}
+
 func (s *Streams) widthOf(w io.Writer) int {
 	if s.Columns > 0 {
 		return s.Columns

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -240,9 +241,24 @@ func TestStickyBalancerKeepsOneNode(t *testing.T) {
 		}
 		return n
 	}
-	before := make([]int, len(f.Servers))
-	for i, s := range f.Servers {
-		before[i] = admin(s)
+	// The emulator logs a request as its handler returns, which can come
+	// after the client of the failed run above moved on: wait until the
+	// logs are quiet, so none of that run's requests counts for this one.
+	counts := func() []int {
+		c := make([]int, len(f.Servers))
+		for i, s := range f.Servers {
+			c[i] = admin(s)
+		}
+		return c
+	}
+	before := counts()
+	for quiet, deadline := 0, time.Now().Add(10*time.Second); quiet < 3 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		if now := counts(); slices.Equal(now, before) {
+			quiet++
+		} else {
+			before, quiet = now, 0
+		}
 	}
 	rep := run(true)
 	if !rep.OK {

@@ -79,15 +79,6 @@ wait_listen() {
 	return 1
 }
 
-wait_port() {
-	local i
-	for ((i = 0; i < 600; i++)); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 write_krb5() {
 	cat >"$DIR/krb5.conf" <<EOF
 [libdefaults]
@@ -131,9 +122,22 @@ start_kdc() {
 	kadmin.local -q "ktadd -k $DIR/http.keytab HTTP/localhost" >/dev/null 2>&1
 	kadmin.local -q "ktadd -k $DIR/user.keytab -norandkey $LABUSER" >/dev/null 2>&1
 	[[ -s $DIR/http.keytab && -s $DIR/user.keytab ]] || die "kadmin.local made no keytab"
-	krb5kdc -n -P "$DIR/kdc.pid" >>"$DIR/kdc.log" 2>&1 &
-	echo $! >"$DIR/kdc.pid.started"
-	wait_port "$KDC_PORT" || die "the KDC did not listen on 127.0.0.1:$KDC_PORT (see $DIR/kdc.log)"
+	# free_port saw the TCP port free; the KDC also binds UDP on it, which
+	# another process may hold (or take before the bind): a KDC that dies
+	# is started again on a new port, unless AUTHLAB_KDC_PORT fixed it.
+	local attempt pid
+	for attempt in 1 2 3; do
+		krb5kdc -n -P "$DIR/kdc.pid" >>"$DIR/kdc.log" 2>&1 &
+		pid=$!
+		echo "$pid" >"$DIR/kdc.pid.started"
+		wait_listen "$pid" "$KDC_PORT" && return 0
+		stop_pids "$DIR/kdc.pid.started"
+		[[ -z ${AUTHLAB_KDC_PORT:-} ]] || die "the KDC did not listen on 127.0.0.1:$KDC_PORT (see $DIR/kdc.log)"
+		echo "authlab: the KDC did not listen on 127.0.0.1:$KDC_PORT; trying a new port (attempt $attempt)" >&2
+		KDC_PORT=$(free_port)
+		write_krb5
+	done
+	die "the KDC did not listen on three ports (see $DIR/kdc.log)"
 }
 
 # vhost PORT MODE: the Apache virtual host of one mode.

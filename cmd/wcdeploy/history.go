@@ -83,11 +83,11 @@ func runHistory(a *app, fs *pflag.FlagSet, o *historyOptions) error {
 		return output.JSON(a.out(), runs)
 	}
 	if len(runs) == 0 {
-		more := "; 'wcdeploy history --all' lists every run"
+		what := "no runs of this project and profile in %s; 'wcdeploy history --all' lists every project's\n"
 		if o.all {
-			more = ""
+			what = "no runs in %s\n"
 		}
-		fmt.Fprintf(a.out(), "no runs in %s%s\n", j.Path(), more)
+		fmt.Fprintf(a.out(), what, j.Path())
 		return nil
 	}
 	t := deploy.HistoryTable(runs, o.all)

@@ -31,6 +31,11 @@ type Identity struct {
 // page shows (version and file date) is a build this machine deployed.
 type Identities struct {
 	builds map[string][]Identity // identityKey → the deploys that match
+	// uncertain holds the servers (serverKey) whose newest swap ended
+	// unknown: a swap of another build may have happened there, and a
+	// status page cannot tell two swaps within its date's resolution (one
+	// second) apart, so no earlier build is known to run there.
+	uncertain map[string]bool
 }
 
 // Identities loads every verified swap of the scope once (a rollout over
@@ -40,13 +45,21 @@ func (j *Journal) Identities(s Scope) (*Identities, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := &Identities{builds: map[string][]Identity{}}
+	ids := &Identities{builds: map[string][]Identity{}, uncertain: map[string]bool{}}
+	decided := map[string]bool{} // servers whose newest swap outcome was seen
 	for _, e := range runs { // newest first
 		if e.DryRun || !validSHA(e.Exe.SHA256) {
 			continue
 		}
 		for _, sv := range e.Servers {
-			if sv.Swap == nil || !sv.Verified || sv.URL == "" {
+			if sv.URL == "" {
+				continue
+			}
+			if key := serverKey(sv.URL, ""); !decided[key] && (sv.Verified || sv.State == rollout.ServerUnknown) {
+				decided[key] = true
+				ids.uncertain[key] = sv.State == rollout.ServerUnknown
+			}
+			if sv.Swap == nil || !sv.Verified {
 				continue
 			}
 			k := identityKey(sv.URL, sv.Swap.Version, sv.Swap.Date)
@@ -58,11 +71,12 @@ func (j *Journal) Identities(s Scope) (*Identities, error) {
 
 // Lookup says which build the server at serverURL runs, given what its
 // status page shows now. ok is false when no deploy from this machine
-// matches, when the page shows no usable file date, or when two different
+// matches, when the page shows no usable file date, when the server's
+// newest swap ended unknown (see Identities.uncertain), or when two different
 // builds were swapped in with the same version and date (then the bytes
 // cannot be told apart): the caller must treat the build as unknown.
 func (ids *Identities) Lookup(serverURL string, now rollout.Running) (Identity, bool) {
-	if ids == nil || now.Version == "" || !usableDate(now.Date) {
+	if ids == nil || now.Version == "" || !usableDate(now.Date) || ids.uncertain[serverKey(serverURL, "")] {
 		return Identity{}, false
 	}
 	found := ids.builds[identityKey(serverURL, now.Version, now.Date)]

@@ -604,3 +604,42 @@ func TestChangedSince(t *testing.T) {
 		t.Errorf("replaced file: %q", why)
 	}
 }
+
+// A server whose newest swap ended unknown (a swap of another build with
+// the same version went out and may have happened) runs no known build:
+// the status page's date (one second) cannot tell two quick swaps apart,
+// so even the earlier build's exact echo is no proof. A later verified
+// swap makes it known again.
+func TestIdentitiesAfterUnknownSwap(t *testing.T) {
+	rep := &rollout.Report{Build: rollout.Build{Path: "/b/App.exe", Version: "2.0.0.1", Size: 7, SHA256: sha("A")}, Started: t0,
+		Servers: []rollout.ServerReport{{Name: "web1", URL: urlOf("web1"), Staged: true, Swapped: true, Verified: true}}}
+	a := NewRun(Meta{ID: "a", Project: projA, Profile: "prod"}, rep)
+	echo := rollout.Swapped{Version: "2.0.0.1", SizeKB: 7, Date: "12/1/2026 2:09:19 PM"}
+	a.SetSwap("web1", echo)
+	rep.Build.SHA256, rep.Started = sha("B"), t0.Add(time.Second)
+	rep.Servers[0] = rollout.ServerReport{Name: "web1", URL: urlOf("web1"), Staged: true, State: rollout.ServerUnknown, Error: "the swap reply was unreadable"}
+	b := NewRun(Meta{ID: "b", Project: projA, Profile: "prod"}, rep)
+	b.Time = t0.Add(time.Second)
+	j := journalOf(t, []Entry{a, b})
+	ids, err := j.Identities(scopeA())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := rollout.Running{Version: "2.0.0.1", Date: echo.Date}
+	if id, ok := ids.Lookup(urlOf("web1"), now); ok {
+		t.Errorf("after an unknown swap, identified %+v", id)
+	}
+	// A later deploy verifies A again: known.
+	rep.Build.SHA256 = sha("A")
+	rep.Servers[0] = rollout.ServerReport{Name: "web1", URL: urlOf("web1"), Staged: true, Swapped: true, Verified: true, State: rollout.ServerUpdated}
+	c := NewRun(Meta{ID: "c", Project: projA, Profile: "prod"}, rep)
+	c.Time = t0.Add(time.Minute)
+	c.SetSwap("web1", rollout.Swapped{Version: "2.0.0.1", SizeKB: 7, Date: "12/1/2026 2:10:19 PM"})
+	if err := j.Append(c); err != nil {
+		t.Fatal(err)
+	}
+	ids, _ = j.Identities(scopeA())
+	if id, ok := ids.Lookup(urlOf("web1"), rollout.Running{Version: "2.0.0.1", Date: "12/1/2026 2:10:19 PM"}); !ok || id.SHA256 != sha("A") {
+		t.Errorf("after a verified swap: %+v %v", id, ok)
+	}
+}

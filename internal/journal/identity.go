@@ -47,7 +47,7 @@ func (j *Journal) Identities(s Scope) (*Identities, error) {
 	}
 	ids := &Identities{builds: map[string][]Identity{}, uncertain: map[string]bool{}}
 	decided := map[string]bool{} // servers whose newest swap outcome was seen
-	for _, e := range runs { // newest first
+	for _, e := range runs {     // newest first
 		if e.DryRun || !validSHA(e.Exe.SHA256) {
 			continue
 		}

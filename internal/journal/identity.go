@@ -46,8 +46,9 @@ func (j *Journal) Identities(s Scope) (*Identities, error) {
 		return nil, err
 	}
 	ids := &Identities{builds: map[string][]Identity{}, uncertain: map[string]bool{}}
-	decided := map[string]bool{} // servers whose newest swap outcome was seen
-	for _, e := range runs {     // newest first
+	// servers whose newest swap outcome was seen (runs are newest first)
+	decided := map[string]bool{}
+	for _, e := range runs {
 		if e.DryRun || !validSHA(e.Exe.SHA256) {
 			continue
 		}

@@ -250,7 +250,7 @@ func TestProjectsKeepTheirRuns(t *testing.T) {
 	}
 
 	c := startFleet(t, 1, "parallel: 1", nil)
-	if r := mustRun(t, c, e, 0, "history"); !strings.Contains(r.out, "'wcdeploy history --all' lists every run") {
+	if r := mustRun(t, c, e, 0, "history"); !strings.Contains(r.out, "no runs of this project and profile in") || !strings.Contains(r.out, "'wcdeploy history --all' lists every project's") {
 		t.Errorf("history of a project without runs:\n%s", r.out)
 	}
 }

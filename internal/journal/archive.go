@@ -50,10 +50,11 @@ func (j *Journal) Archived(sum string) (string, error) {
 	return p, nil
 }
 
-// Store copies the EXE at src into the archive under its SHA-256 and returns
-// the archived path. The copy is checked against sum while it is written and
-// renamed into place, so a reader never sees half a file. A copy, not a hard
-// link: builds are often rewritten in place, which would change the archive.
+// Store copies the EXE at src into the archive under its SHA-256 sum and
+// returns the archived path; an EXE whose hash is not sum is refused before
+// anything is written. The copy is renamed into place, so a reader never
+// sees half a file. A copy, not a hard link: builds are often rewritten in
+// place, which would change the archive.
 func (j *Journal) Store(src, sum string) (string, error) {
 	dst, err := j.ArchivePath(sum)
 	if err != nil {
@@ -63,21 +64,27 @@ func (j *Journal) Store(src, sum string) (string, error) {
 		touch(dst)
 		return dst, nil
 	}
-	_, p, err := j.store(src, strings.ToLower(sum))
+	_, p, err := j.archive(src, strings.ToLower(sum))
 	return p, err
 }
 
 // ArchiveBuild keeps the EXE at src in the archive and returns its SHA-256
-// and archived path. A run calls it when it starts (it may run alongside
-// the preflight and the upload), so that a run interrupted at any point,
-// and a run that finds nothing to do, can be resumed or rolled back to: the
-// journal never names a build the archive lacks. The EXE is read once, to
-// hash it; a build the archive lacks is then copied by the system
-// (copy_file_range, a reflink where the file system has them), and a copy
-// of a file that changed meanwhile is refused. A build deployed again costs
-// the hash alone, a new one no second hash: either way the upload beside it
-// keeps its CPU.
+// and archived path. Every recorded run has called it by the time it is
+// journaled (a deploy once its uploads are done), so that a run
+// interrupted at any point, and a run that finds nothing to do, can be
+// resumed or rolled back to: the journal never names a build the archive
+// lacks. The EXE is read once, to hash it; a build the archive lacks is
+// then copied by the system (copy_file_range, a reflink where the file
+// system has them), and a copy of a file that changed meanwhile is
+// refused. A build deployed again costs the hash alone, a new one no
+// second hash.
 func (j *Journal) ArchiveBuild(src string) (sum, path string, err error) {
+	return j.archive(src, "")
+}
+
+// archive is ArchiveBuild; want, when set, is the SHA-256 the EXE must
+// have (Store), checked before anything is written.
+func (j *Journal) archive(src, want string) (sum, path string, err error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return "", "", fmt.Errorf("archiving the EXE: %w", err)
@@ -92,6 +99,9 @@ func (j *Journal) ArchiveBuild(src string) (sum, path string, err error) {
 		return "", "", fmt.Errorf("archiving %s: %w", src, err)
 	}
 	sum = hex.EncodeToString(h.Sum(nil))
+	if want != "" && sum != want {
+		return "", "", fmt.Errorf("archiving %s: its SHA-256 is now %s, not %s: the file changed during the deploy; rebuild and deploy again", src, sum[:12], want[:12])
+	}
 	dst, _ := j.ArchivePath(sum)
 	if _, err := os.Stat(dst); err == nil { // archived by an earlier run
 		touch(dst)
@@ -174,35 +184,6 @@ func commit(tmp *os.File, dst, src string) error {
 func touch(p string) {
 	now := time.Now()
 	_ = os.Chtimes(p, now, now)
-}
-
-// store copies src into the archive, hashing it on the way; the copy must
-// have the SHA-256 want.
-func (j *Journal) store(src, want string) (string, string, error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return "", "", fmt.Errorf("archiving the EXE: %w", err)
-	}
-	defer in.Close()
-	tmp, err := j.tempFile()
-	if err != nil {
-		return "", "", err
-	}
-	defer discard(tmp)
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), in); err != nil {
-		return "", "", fmt.Errorf("archiving %s: %w", src, err)
-	}
-	got := hex.EncodeToString(h.Sum(nil))
-	if got != want {
-		return "", "", fmt.Errorf("archiving %s: its SHA-256 is now %s, not %s: the file changed during the deploy; rebuild and deploy again", src, got[:12], want[:12])
-	}
-	dst, _ := j.ArchivePath(got)
-	if _, err := os.Stat(dst); err == nil { // archived by an earlier run
-		touch(dst)
-		return got, dst, nil
-	}
-	return got, dst, commit(tmp, dst, src)
 }
 
 // Prune keeps the last keep distinct builds of every project and profile (by the runs

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wcdeploy/wcdeploy/internal/rollout"
 	"github.com/wcdeploy/wcdeploy/internal/wcpage"
 	"io"
 	"net"
@@ -241,7 +242,7 @@ func FetchStatusFor(ctx context.Context, client *http.Client, statusURL, flavor 
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return nil, authErrorFromBody(resp.StatusCode, body)
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, fmt.Errorf("the status page was not found (404) at %s: is the server URL the application's folder (e.g. https://host/App/), not the site's root? check the URL and the flavor (the module's status page is ModuleAdministration.wc under the application)", redact(statusURL))
+		return nil, fmt.Errorf("the status page was not found (404) at %s: is the server URL the application's folder (e.g. https://host/App/), not the site's root? check the URL and the flavor (the module's status page is ModuleAdministration.wc under the application)", rollout.RedactURL(statusURL))
 	case resp.StatusCode >= 500:
 		return nil, fmt.Errorf("the status page answered %d%s; the server's admin pages fail: open the status page in a browser on the server, check the Windows event log and the Web Connection settings in web.config, then run 'wcdeploy doctor'", resp.StatusCode, colon(summaryOf(body)))
 	case resp.StatusCode != http.StatusOK:
@@ -254,15 +255,6 @@ func FetchStatusFor(ctx context.Context, client *http.Client, statusURL, flavor 
 		}
 	}
 	return st, err
-}
-
-// redact is a URL without its password, for messages.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	return u.Redacted()
 }
 
 func authErrorFromBody(status int, body []byte) error {
